@@ -1,0 +1,91 @@
+import { once } from "node:events";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { sleep } from "./kube/backoff.ts";
+import { InformerRegistry, type SourceFactory } from "./kube/informer-registry.ts";
+import { buildSchema } from "./schema/index.ts";
+import { createHttpServer } from "./server/http-server.ts";
+import { checkReadiness } from "./server/readiness.ts";
+import { createKubesubYoga } from "./server/yoga.ts";
+import { PodStreams } from "./streams/pod-streams.ts";
+
+export interface KubesubOptions {
+  sources: SourceFactory;
+  /** Resolves when the cluster's API answers (for /readyz). */
+  probeApiServer: () => Promise<void>;
+  logger: Logger;
+  userLabel: string;
+  queueSize: number;
+  syncTimeoutMs: number;
+  informerLingerMs: number;
+  watchInactivityTimeoutMs: number;
+  shutdownTimeoutMs: number;
+}
+
+export interface Kubesub {
+  readonly server: Server;
+  readonly registry: InformerRegistry;
+  listen(port: number, host: string): Promise<AddressInfo>;
+  /**
+   * Stops accepting connections, ends every open stream with a SHUTTING_DOWN event, stops the
+   * informers and closes the remaining connections, within shutdownTimeoutMs. Idempotent.
+   */
+  shutdown(): Promise<void>;
+}
+
+/** Wires kube -> streams -> schema -> server for one cluster source. */
+export function createKubesub(options: KubesubOptions): Kubesub {
+  const { logger } = options;
+  const shutdownController = new AbortController();
+  const registry = new InformerRegistry({
+    sources: options.sources,
+    lingerMs: options.informerLingerMs,
+    informer: { inactivityTimeoutMs: options.watchInactivityTimeoutMs },
+    logger,
+  });
+  const pods = new PodStreams({
+    registry,
+    userLabel: options.userLabel,
+    queueCapacity: options.queueSize,
+    syncTimeoutMs: options.syncTimeoutMs,
+    shutdown: shutdownController.signal,
+    logger,
+  });
+  const yoga = createKubesubYoga({ schema: buildSchema(), context: { pods }, logger });
+  const server = createHttpServer({
+    yoga,
+    readiness: () => checkReadiness({ registry, probeApiServer: options.probeApiServer }),
+  });
+
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = async () => {
+    const started = Date.now();
+    shutdownController.abort();
+    const closed = server.listening ? once(server, "close") : Promise.resolve();
+    server.close();
+    // Streams end at once on the abort; give them until the deadline to flush their last event.
+    const deadline = started + options.shutdownTimeoutMs;
+    while (registry.snapshot().some((entry) => entry.references > 0) && Date.now() < deadline) {
+      await sleep(20, AbortSignal.timeout(20));
+    }
+    await sleep(Math.min(100, Math.max(0, deadline - Date.now())), new AbortController().signal);
+    server.closeAllConnections();
+    await Promise.all([closed, registry.close(), yoga.dispose()]);
+    logger.info({ ms: Date.now() - started }, "shut down");
+  };
+
+  return {
+    server,
+    registry,
+    async listen(port, host) {
+      server.listen(port, host);
+      await once(server, "listening");
+      return server.address() as AddressInfo;
+    },
+    shutdown() {
+      shuttingDown ??= shutdown();
+      return shuttingDown;
+    },
+  };
+}

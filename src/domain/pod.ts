@@ -1,0 +1,175 @@
+import type { KubeObject } from "../kube/types.ts";
+import { isoTimestamp } from "./time.ts";
+
+export type PodPhase = "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "UNKNOWN";
+export type ContainerStateKind = "WAITING" | "RUNNING" | "TERMINATED" | "UNKNOWN";
+
+export interface Label {
+  key: string;
+  value: string;
+}
+
+export interface ContainerStatus {
+  name: string;
+  /** An init container (runs to completion before the others start). */
+  init: boolean;
+  ready: boolean;
+  restartCount: number;
+  state: ContainerStateKind;
+  /** Why it is waiting or terminated: CrashLoopBackOff, ImagePullBackOff, OOMKilled, Completed... */
+  reason: string | null;
+  message: string | null;
+  exitCode: number | null;
+  startedAt: string | null;
+}
+
+export interface OwnerReference {
+  kind: string;
+  name: string;
+}
+
+/** What a UI shows of a pod. Built from a Kubernetes Pod by toPod(); never mutated. */
+export interface Pod {
+  name: string;
+  namespace: string;
+  uid: string;
+  labels: Label[];
+  /** Value of the configured user label, if any. */
+  user: string | null;
+  phase: PodPhase;
+  /** kubectl's STATUS column: Running, Pending, ContainerCreating, CrashLoopBackOff, Terminating... */
+  status: string;
+  ready: boolean;
+  containers: ContainerStatus[];
+  restarts: number;
+  nodeName: string | null;
+  podIP: string | null;
+  startTime: string | null;
+  creationTimestamp: string | null;
+  deletionTimestamp: string | null;
+  owner: OwnerReference | null;
+  resourceVersion: string;
+}
+
+/** The fields of a Kubernetes Pod that toPod reads; both client-node models and raw JSON fit. */
+export interface KubePod extends KubeObject {
+  metadata?: KubeObject["metadata"] & {
+    creationTimestamp?: Date | string;
+    ownerReferences?: { kind?: string; name?: string; controller?: boolean }[];
+  };
+  spec?: { nodeName?: string };
+  status?: {
+    phase?: string;
+    reason?: string;
+    podIP?: string;
+    startTime?: Date | string;
+    conditions?: { type?: string; status?: string }[];
+    containerStatuses?: KubeContainerStatus[];
+    initContainerStatuses?: KubeContainerStatus[];
+  };
+}
+
+interface KubeContainerStatus {
+  name?: string;
+  ready?: boolean;
+  restartCount?: number;
+  started?: boolean;
+  state?: {
+    waiting?: { reason?: string; message?: string };
+    running?: { startedAt?: Date | string };
+    terminated?: { reason?: string; message?: string; exitCode?: number; startedAt?: Date | string };
+  };
+}
+
+const phases: Record<string, PodPhase> = {
+  Pending: "PENDING",
+  Running: "RUNNING",
+  Succeeded: "SUCCEEDED",
+  Failed: "FAILED",
+};
+
+const cache = new WeakMap<KubePod, Map<string, Pod>>();
+
+/**
+ * Projects a Kubernetes Pod onto the Pod model. Memoised per object and user label: the informer
+ * keeps one object per version, so every subscriber of that version shares one projection.
+ */
+export function toPod(pod: KubePod, userLabel: string): Pod {
+  let byLabel = cache.get(pod);
+  if (!byLabel) {
+    byLabel = new Map();
+    cache.set(pod, byLabel);
+  }
+  let projected = byLabel.get(userLabel);
+  if (!projected) {
+    projected = project(pod, userLabel);
+    byLabel.set(userLabel, projected);
+  }
+  return projected;
+}
+
+function project(pod: KubePod, userLabel: string): Pod {
+  const meta = pod.metadata ?? {};
+  const status = pod.status ?? {};
+  const containers = [
+    ...(status.initContainerStatuses ?? []).map((c) => toContainerStatus(c, true)),
+    ...(status.containerStatuses ?? []).map((c) => toContainerStatus(c, false)),
+  ];
+  const labels = Object.entries(meta.labels ?? {}).map(([key, value]) => ({ key, value }));
+  const owner = meta.ownerReferences?.find((o) => o.controller) ?? meta.ownerReferences?.[0];
+  const deletionTimestamp = isoTimestamp(meta.deletionTimestamp);
+  const ready = status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+  return {
+    name: meta.name ?? "",
+    namespace: meta.namespace ?? "",
+    uid: meta.uid ?? "",
+    labels,
+    user: meta.labels?.[userLabel] ?? null,
+    phase: phases[status.phase ?? ""] ?? "UNKNOWN",
+    status: displayStatus(status, containers, deletionTimestamp),
+    ready,
+    containers,
+    restarts: containers.reduce((sum, c) => sum + c.restartCount, 0),
+    nodeName: pod.spec?.nodeName ?? null,
+    podIP: status.podIP ?? null,
+    startTime: isoTimestamp(status.startTime),
+    creationTimestamp: isoTimestamp(meta.creationTimestamp),
+    deletionTimestamp,
+    owner: owner?.kind && owner.name ? { kind: owner.kind, name: owner.name } : null,
+    resourceVersion: meta.resourceVersion ?? "",
+  };
+}
+
+function toContainerStatus(c: KubeContainerStatus, init: boolean): ContainerStatus {
+  const { waiting, running, terminated } = c.state ?? {};
+  const state: ContainerStateKind = waiting ? "WAITING" : running ? "RUNNING" : terminated ? "TERMINATED" : "UNKNOWN";
+  return {
+    name: c.name ?? "",
+    init,
+    ready: c.ready ?? false,
+    restartCount: c.restartCount ?? 0,
+    state,
+    reason: waiting?.reason ?? terminated?.reason ?? null,
+    message: waiting?.message ?? terminated?.message ?? null,
+    exitCode: terminated?.exitCode ?? null,
+    startedAt: isoTimestamp(running?.startedAt ?? terminated?.startedAt),
+  };
+}
+
+/** The same precedence as kubectl get pods: terminating, then init and container reasons, then phase. */
+function displayStatus(status: NonNullable<KubePod["status"]>, containers: ContainerStatus[], deletionTimestamp: string | null): string {
+  if (deletionTimestamp) return "Terminating";
+  for (const c of containers) {
+    if (!c.init) continue;
+    if (c.state === "TERMINATED" && c.exitCode === 0) continue;
+    if (c.reason) return `Init:${c.reason}`;
+    return "Init:Running";
+  }
+  let result = status.reason ?? status.phase ?? "Unknown";
+  for (const c of containers) {
+    if (c.init) continue;
+    if (c.state === "WAITING" && c.reason) return c.reason;
+    if (c.state === "TERMINATED") result = c.reason ?? (c.exitCode !== null ? `ExitCode:${c.exitCode}` : result);
+  }
+  return result;
+}

@@ -1,0 +1,72 @@
+export interface BackoffOptions {
+  /** First delay. Default 800 ms, as client-go's reflector. */
+  initialMs?: number;
+  /** Upper bound of a delay. Default 30 s. */
+  maxMs?: number;
+  /** Multiplier per failure. Default 2. */
+  factor?: number;
+  /** Fraction of each delay that is randomised: delay * (1 - jitter + random * 2 * jitter). Default 0.5. */
+  jitter?: number;
+  /** A run of success this long resets the delay to initialMs. Default 60 s. */
+  resetAfterMs?: number;
+  /** Random source in [0, 1). Default Math.random. */
+  random?: () => number;
+  /** Milliseconds clock. Default Date.now. */
+  now?: () => number;
+}
+
+/**
+ * Jittered exponential backoff that forgets past failures after a stable period, like client-go's
+ * wait.Backoff with a reset (NewExponentialBackoffManager).
+ */
+export class Backoff {
+  private readonly initialMs: number;
+  private readonly maxMs: number;
+  private readonly factor: number;
+  private readonly jitter: number;
+  private readonly resetAfterMs: number;
+  private readonly random: () => number;
+  private readonly now: () => number;
+  private currentMs: number;
+  private lastStartedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(options: BackoffOptions = {}) {
+    this.initialMs = options.initialMs ?? 800;
+    this.maxMs = options.maxMs ?? 30_000;
+    this.factor = options.factor ?? 2;
+    this.jitter = options.jitter ?? 0.5;
+    this.resetAfterMs = options.resetAfterMs ?? 60_000;
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
+    this.currentMs = this.initialMs;
+  }
+
+  /** Marks the start of an attempt; an attempt that lasts resetAfterMs counts as stable. */
+  started(): void {
+    this.lastStartedAt = this.now();
+  }
+
+  /** The delay before the next attempt. */
+  next(): number {
+    if (this.now() - this.lastStartedAt >= this.resetAfterMs) {
+      this.currentMs = this.initialMs;
+    }
+    const base = this.currentMs;
+    this.currentMs = Math.min(this.maxMs, this.currentMs * this.factor);
+    return Math.round(base * (1 - this.jitter + this.random() * 2 * this.jitter));
+  }
+}
+
+/** Resolves after ms, or at once (without rejecting) when the signal aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

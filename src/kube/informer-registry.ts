@@ -1,0 +1,97 @@
+import type { Logger } from "pino";
+import { Informer, type InformerOptions } from "./informer.ts";
+import type { ListWatchSource } from "./list-watch-source.ts";
+import { type KubeObject, type ResourceType, resourceName } from "./types.ts";
+
+/** Makes the list-watch source of one resource in one namespace. */
+export type SourceFactory = <T extends KubeObject>(type: ResourceType, namespace: string) => ListWatchSource<T>;
+
+export interface InformerRegistryOptions {
+  sources: SourceFactory;
+  /** How long an informer outlives its last reference, so a reconnecting client finds it warm. Default 30 s. */
+  lingerMs?: number;
+  informer?: InformerOptions;
+  logger?: Logger;
+}
+
+/** A counted reference to a shared informer. release() is idempotent. */
+export interface InformerLease<T extends KubeObject> {
+  readonly informer: Informer<T>;
+  release(): void;
+}
+
+interface Entry {
+  informer: Informer<KubeObject>;
+  references: number;
+  lingerTimer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * Shares one informer per (resource, namespace) among all its users. The first acquire() starts
+ * it; it stops lingerMs after the last lease is released, unless acquired again meanwhile.
+ * N subscribers to the same resource and namespace therefore mean one LIST and one WATCH.
+ */
+export class InformerRegistry {
+  private readonly entries = new Map<string, Entry>();
+  private readonly options: InformerRegistryOptions;
+  private readonly lingerMs: number;
+  private closed = false;
+
+  constructor(options: InformerRegistryOptions) {
+    this.options = options;
+    this.lingerMs = options.lingerMs ?? 30_000;
+  }
+
+  acquire<T extends KubeObject>(type: ResourceType, namespace: string): InformerLease<T> {
+    if (this.closed) throw new Error("informer registry is shut down");
+    const key = `${resourceName(type)}/${namespace}`;
+    let entry = this.entries.get(key);
+    if (!entry) {
+      const source = this.options.sources<KubeObject>(type, namespace);
+      const informer = new Informer(source, { logger: this.options.logger, ...this.options.informer });
+      entry = { informer, references: 0, lingerTimer: undefined };
+      this.entries.set(key, entry);
+      informer.start();
+    }
+    clearTimeout(entry.lingerTimer);
+    entry.lingerTimer = undefined;
+    entry.references += 1;
+
+    const held = entry;
+    let released = false;
+    return {
+      informer: held.informer as unknown as Informer<T>,
+      release: () => {
+        if (released) return;
+        released = true;
+        held.references -= 1;
+        if (held.references === 0 && !this.closed) {
+          held.lingerTimer = setTimeout(() => {
+            if (held.references > 0 || this.entries.get(key) !== held) return;
+            this.entries.delete(key);
+            void held.informer.stop();
+          }, this.lingerMs);
+          held.lingerTimer.unref();
+        }
+      },
+    };
+  }
+
+  /** Informers currently running, with their reference counts (for /readyz, metrics and tests). */
+  snapshot(): { key: string; references: number; informer: Informer<KubeObject> }[] {
+    return [...this.entries].map(([key, entry]) => ({ key, references: entry.references, informer: entry.informer }));
+  }
+
+  /** Stops every informer. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const entries = [...this.entries.values()];
+    this.entries.clear();
+    await Promise.all(
+      entries.map((entry) => {
+        clearTimeout(entry.lingerTimer);
+        return entry.informer.stop();
+      }),
+    );
+  }
+}

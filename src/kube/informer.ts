@@ -1,0 +1,187 @@
+import type { Logger } from "pino";
+import { isPermanent } from "./errors.ts";
+import type { ListWatchSource } from "./list-watch-source.ts";
+import { Reflector, type ReflectorOptions } from "./reflector.ts";
+import { type Delta, ObjectStore } from "./store.ts";
+import type { KubeObject } from "./types.ts";
+
+/** Receives every delta, synchronously, in the order the store applied them. */
+export type DeltaHandler<T extends KubeObject> = (delta: Delta<T>) => void;
+
+export interface InformerStatus {
+  synced: boolean;
+  /** The last list or watch failure, cleared by the next successful list. */
+  lastError: unknown;
+  /** resourceVersion of the last list, event or bookmark. */
+  resourceVersion: string | undefined;
+  /** Relists after the first one (410 Gone, or recovery after a failed list). */
+  relists: number;
+  watchRestarts: number;
+}
+
+export interface InformerOptions extends ReflectorOptions {
+  logger?: Logger;
+}
+
+/** Drops managedFields: large, never served, and rewritten by every apply. */
+export function dropManagedFields<O extends KubeObject>(object: O): O {
+  if (!object.metadata?.managedFields) return object;
+  const { managedFields: _dropped, ...metadata } = object.metadata;
+  return { ...object, metadata };
+}
+
+/**
+ * A cache of one resource in one namespace, kept current by a Reflector, that tells handlers
+ * about every change: adds, updates (old and new object) and deletes, including the ones a relist
+ * discovers after a gap.
+ *
+ * Contracts:
+ * - A handler added with addHandler() sees every delta after the call and none before it; read
+ *   list() in the same synchronous turn to get a consistent snapshot-then-changes view.
+ * - A handler that throws is logged and skipped; the informer and other handlers go on.
+ * - stop() is idempotent and ends the reflector; waiters on waitForSync() are rejected.
+ */
+export class Informer<T extends KubeObject> {
+  readonly description: string;
+  private readonly store = new ObjectStore<T>();
+  private readonly handlers = new Set<DeltaHandler<T>>();
+  private readonly reflector: Reflector<T>;
+  private readonly logger: Logger | undefined;
+  private readonly syncWaiters = new Set<{ resolve: () => void; reject: (error: unknown) => void }>();
+  private stopped = false;
+  private lists = 0;
+  private readonly state: { synced: boolean; lastError: unknown; watchRestarts: number } = {
+    synced: false,
+    lastError: undefined,
+    watchRestarts: 0,
+  };
+
+  constructor(source: ListWatchSource<T>, options: InformerOptions = {}) {
+    this.description = source.description;
+    this.logger = options.logger?.child({ informer: source.description });
+    this.reflector = new Reflector(
+      source,
+      {
+        replace: (items, resourceVersion) => this.onReplace(items, resourceVersion),
+        apply: (type, object) => {
+          const delta = this.store.apply(type, object);
+          if (delta) this.dispatch(delta);
+        },
+        error: (error, delayMs) => this.onError(error, delayMs),
+      },
+      { transform: dropManagedFields, ...options },
+    );
+  }
+
+  start(): void {
+    if (this.stopped) return;
+    void this.reflector.run();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.stopped) {
+      this.stopped = true;
+      for (const waiter of this.syncWaiters) waiter.reject(new Error(`informer for ${this.description} stopped`));
+      this.syncWaiters.clear();
+      this.handlers.clear();
+    }
+    await this.reflector.stop();
+  }
+
+  get hasSynced(): boolean {
+    return this.state.synced;
+  }
+
+  get status(): InformerStatus {
+    return {
+      synced: this.state.synced,
+      lastError: this.state.lastError,
+      resourceVersion: this.reflector.resourceVersion,
+      relists: Math.max(0, this.lists - 1),
+      watchRestarts: this.state.watchRestarts,
+    };
+  }
+
+  /**
+   * Resolves once the first list has landed in the cache. Rejects when the informer stops, when
+   * the signal aborts, or on a permanent failure (401, 403, 404) before the first sync, so that a
+   * caller can report it instead of waiting forever.
+   */
+  waitForSync(signal?: AbortSignal): Promise<void> {
+    if (this.state.synced) return Promise.resolve();
+    if (this.stopped) return Promise.reject(new Error(`informer for ${this.description} stopped`));
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        this.syncWaiters.delete(waiter);
+        reject(signal?.reason);
+      };
+      const waiter = {
+        resolve: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+        reject: (error: unknown) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.syncWaiters.add(waiter);
+    });
+  }
+
+  /** A snapshot of the cache. */
+  list(): T[] {
+    return this.store.list();
+  }
+
+  get(key: string): T | undefined {
+    return this.store.get(key);
+  }
+
+  /** Returns the function that removes the handler. */
+  addHandler(handler: DeltaHandler<T>): () => void {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+
+  private onReplace(items: T[], resourceVersion: string): void {
+    this.lists += 1;
+    const deltas = this.store.replace(items);
+    const firstSync = !this.state.synced;
+    this.state.synced = true;
+    this.state.lastError = undefined;
+    if (firstSync) {
+      this.logger?.info({ objects: items.length, resourceVersion }, "informer synced");
+    } else {
+      this.logger?.info({ changes: deltas.length, resourceVersion }, "relisted; applying the difference");
+    }
+    for (const delta of deltas) this.dispatch(delta);
+    for (const waiter of this.syncWaiters) waiter.resolve();
+    this.syncWaiters.clear();
+  }
+
+  private onError(error: unknown, delayMs: number | undefined): void {
+    this.state.lastError = error;
+    if (this.reflector.resourceVersion !== undefined) this.state.watchRestarts += 1;
+    this.logger?.warn(
+      { err: error, retryInMs: delayMs },
+      delayMs === undefined ? "watch expired; relisting" : "list/watch failed; retrying",
+    );
+    if (!this.state.synced && isPermanent(error)) {
+      for (const waiter of this.syncWaiters) waiter.reject(error);
+      this.syncWaiters.clear();
+    }
+  }
+
+  private dispatch(delta: Delta<T>): void {
+    for (const handler of this.handlers) {
+      try {
+        handler(delta);
+      } catch (error) {
+        this.logger?.error({ err: error }, "informer handler threw; continuing");
+      }
+    }
+  }
+}

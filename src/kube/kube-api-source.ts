@@ -1,0 +1,163 @@
+import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig, Watch } from "@kubernetes/client-node";
+import { KubeApiError } from "./errors.ts";
+import type { SourceFactory } from "./informer-registry.ts";
+import type { ListResult, ListWatchSource, WatchEvent, WatchOptions } from "./list-watch-source.ts";
+import { type KubeObject, type ResourceType, resourceName } from "./types.ts";
+
+export interface KubeApiSourceOptions {
+  /** LIST page size; pages are joined with continue tokens. Default 500, as client-go. */
+  pageSize?: number;
+  /**
+   * Server-side watch timeout is drawn uniformly from [min, 2 * min) seconds, so that watches of
+   * many replicas do not all end at once (client-go's minWatchTimeout is 5 minutes). Default 300.
+   */
+  minWatchTimeoutSeconds?: number;
+  /**
+   * client-node's Watch aborts a connection that is silent this long. The reflector has its own
+   * inactivity timeout; keep this one longer so that the reflector's fires first. Default 100 s.
+   */
+  clientInactivityTimeoutMs?: number;
+}
+
+interface ListPage {
+  items: KubeObject[];
+  metadata?: { resourceVersion?: string; _continue?: string; continue?: string };
+}
+
+/**
+ * List-watch sources on the Kubernetes API through @kubernetes/client-node: the generated list
+ * APIs (CoreV1Api for pods, CustomObjectsApi for custom resources) and its Watch class with
+ * bookmarks.
+ *
+ * Objects from LIST come through client-node's model classes (timestamps as Date), objects from
+ * WATCH as plain JSON (timestamps as strings); the domain layer accepts both.
+ */
+export function kubeApiSources(kubeConfig: KubeConfig, options: KubeApiSourceOptions = {}): SourceFactory {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  const pageSize = options.pageSize ?? 500;
+  const minTimeout = options.minWatchTimeoutSeconds ?? 300;
+  const watcher = new Watch(kubeConfig);
+  // The field is private in client-node's typings and fixed at 30 s, shorter than the interval of
+  // the apiserver's bookmarks; without this, every quiet watch would be cut every 30 s.
+  Object.assign(watcher, { requestTimeoutMs: options.clientInactivityTimeoutMs ?? 100_000 });
+
+  const listPage = (type: ResourceType, namespace: string, continueToken: string | undefined): Promise<ListPage> => {
+    const params = { namespace, limit: pageSize, _continue: continueToken };
+    if (type.group === "" && type.plural === "pods") return core.listNamespacedPod(params) as Promise<ListPage>;
+    if (type.group === "") throw new Error(`core resource ${type.plural} has no list API wired in kube-api-source`);
+    return custom.listNamespacedCustomObject({ ...params, group: type.group, version: type.version, plural: type.plural });
+  };
+
+  return <T extends KubeObject>(type: ResourceType, namespace: string): ListWatchSource<T> => {
+    const path =
+      type.group === ""
+        ? `/api/${type.version}/namespaces/${namespace}/${type.plural}`
+        : `/apis/${type.group}/${type.version}/namespaces/${namespace}/${type.plural}`;
+    return {
+      description: `${resourceName(type)} in ${namespace}`,
+      async list(signal: AbortSignal): Promise<ListResult<T>> {
+        const items: KubeObject[] = [];
+        let continueToken: string | undefined;
+        let resourceVersion = "";
+        do {
+          if (signal.aborted) throw new KubeApiError("list aborted");
+          const page = await listPage(type, namespace, continueToken).catch((error: unknown) => {
+            throw toKubeApiError(error, `list ${resourceName(type)} in ${namespace}`);
+          });
+          items.push(...page.items);
+          resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+          continueToken = page.metadata?._continue ?? page.metadata?.continue ?? undefined;
+        } while (continueToken);
+        return { items: items as T[], resourceVersion };
+      },
+      watch(options: WatchOptions<T>): Promise<void> {
+        return watchPath(watcher, path, minTimeout, options as unknown as WatchOptions<KubeObject>);
+      },
+    };
+  };
+}
+
+function watchPath(watcher: Watch, path: string, minTimeout: number, options: WatchOptions<KubeObject>): Promise<void> {
+  const { signal, onEvent } = options;
+  return new Promise<void>((resolve, reject) => {
+    let controller: AbortController | undefined;
+    let settled = false;
+    const settle = (error?: unknown) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener("abort", onAbort);
+      controller?.abort();
+      if (error === undefined || error === null || signal.aborted) resolve();
+      else reject(toKubeApiError(error, `watch ${path}`));
+    };
+    // Watch.watch() hands out its AbortController only once the response has started, so an
+    // abort during connect settles at once and cancels the request when the controller arrives.
+    const onAbort = () => settle();
+    if (signal.aborted) return resolve();
+    signal.addEventListener("abort", onAbort, { once: true });
+
+    const query = {
+      allowWatchBookmarks: true,
+      resourceVersion: options.resourceVersion,
+      timeoutSeconds: minTimeout + Math.floor(Math.random() * minTimeout),
+    };
+    const onRaw = (phase: string, object: unknown) => {
+      if (settled) return;
+      const event = toWatchEvent(phase, object);
+      if (event) onEvent(event);
+    };
+    watcher
+      .watch(path, query, onRaw, (error: unknown) => settle(error))
+      .then(
+        (c) => {
+          controller = c;
+          if (settled) c.abort();
+        },
+        (error: unknown) => settle(error),
+      );
+  });
+}
+
+function toWatchEvent(phase: string, object: unknown): WatchEvent<KubeObject> | undefined {
+  const value = (object ?? {}) as KubeObject & { code?: number; reason?: string; message?: string };
+  switch (phase) {
+    case "ADDED":
+    case "MODIFIED":
+    case "DELETED":
+      return { type: phase, object: value };
+    case "BOOKMARK":
+      return { type: "BOOKMARK", resourceVersion: value.metadata?.resourceVersion ?? "" };
+    case "ERROR":
+      return { type: "ERROR", status: { code: value.code, reason: value.reason, message: value.message } };
+    default:
+      return undefined;
+  }
+}
+
+/** Classifies client-node's errors (ApiException, Watch's statusCode errors, fetch failures). */
+export function toKubeApiError(error: unknown, what: string): KubeApiError {
+  if (error instanceof KubeApiError) return error;
+  if (error instanceof ApiException) {
+    const body = parseStatus(error.body);
+    return new KubeApiError(`${what}: ${body.message ?? `HTTP ${error.code}`}`, {
+      statusCode: error.code,
+      reason: body.reason,
+      cause: error,
+    });
+  }
+  const statusCode = (error as { statusCode?: number } | undefined)?.statusCode;
+  const message = error instanceof Error ? error.message : String(error);
+  return new KubeApiError(`${what}: ${message}`, { statusCode, cause: error });
+}
+
+function parseStatus(body: unknown): { message?: string; reason?: string } {
+  if (typeof body === "string") {
+    try {
+      return JSON.parse(body) as { message?: string; reason?: string };
+    } catch {
+      return { message: body.slice(0, 200) };
+    }
+  }
+  return (body ?? {}) as { message?: string; reason?: string };
+}

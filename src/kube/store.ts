@@ -1,0 +1,72 @@
+import { type KubeObject, objectKey, resourceVersionOf } from "./types.ts";
+
+/** A change to the store, as handlers see it. Updates carry the old and the new object. */
+export type Delta<T extends KubeObject> =
+  | { type: "added"; object: T }
+  | { type: "updated"; old: T; object: T }
+  /** object is the last state the store held. */
+  | { type: "deleted"; object: T };
+
+/**
+ * The informer's cache: the latest known state of each object, keyed by namespace/name.
+ * Every mutation returns the deltas it caused, so that the cache and what handlers were told never
+ * disagree: a key is in the store if and only if handlers were last told it was added or updated.
+ */
+export class ObjectStore<T extends KubeObject> {
+  private readonly items = new Map<string, T>();
+
+  get size(): number {
+    return this.items.size;
+  }
+
+  get(key: string): T | undefined {
+    return this.items.get(key);
+  }
+
+  /** A copy of the current objects, in insertion order. */
+  list(): T[] {
+    return [...this.items.values()];
+  }
+
+  /**
+   * Replaces the whole content with a fresh LIST and returns the difference: what was added, what
+   * changed (by resourceVersion) and what disappeared while nobody was watching.
+   */
+  replace(objects: readonly T[]): Delta<T>[] {
+    const deltas: Delta<T>[] = [];
+    const seen = new Set<string>();
+    for (const object of objects) {
+      const key = objectKey(object);
+      seen.add(key);
+      const delta = this.upsert(key, object);
+      if (delta) deltas.push(delta);
+    }
+    for (const [key, old] of this.items) {
+      if (!seen.has(key)) {
+        this.items.delete(key);
+        deltas.push({ type: "deleted", object: old });
+      }
+    }
+    return deltas;
+  }
+
+  /** Applies one watch event. Returns undefined when the event changes nothing already known. */
+  apply(type: "ADDED" | "MODIFIED" | "DELETED", object: T): Delta<T> | undefined {
+    const key = objectKey(object);
+    if (type === "DELETED") {
+      const old = this.items.get(key);
+      if (!old) return undefined;
+      this.items.delete(key);
+      return { type: "deleted", object };
+    }
+    return this.upsert(key, object);
+  }
+
+  private upsert(key: string, object: T): Delta<T> | undefined {
+    const old = this.items.get(key);
+    this.items.set(key, object);
+    if (!old) return { type: "added", object };
+    if (resourceVersionOf(old) === resourceVersionOf(object)) return undefined;
+    return { type: "updated", old, object };
+  }
+}

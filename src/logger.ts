@@ -1,0 +1,12 @@
+import { type Logger, pino } from "pino";
+
+export type { Logger };
+
+/** The one logger: JSON lines on stdout. Tokens and request bodies are never logged. */
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    base: { service: "kubesub" },
+    redact: { paths: ["req.headers.authorization", "headers.authorization", "token"], censor: "[redacted]" },
+  });
+}

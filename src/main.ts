@@ -1,0 +1,77 @@
+import { VersionApi } from "@kubernetes/client-node";
+import { createKubesub } from "./app.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+import { DemoScenario } from "./demo/scenario.ts";
+import { kubeApiSources } from "./kube/kube-api-source.ts";
+import { loadKubeConfig } from "./kube/kube-config.ts";
+import { MemoryCluster } from "./kube/memory-cluster.ts";
+import { createLogger } from "./logger.ts";
+
+// config -> cluster source -> server; signals and shutdown.
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(2);
+}
+if (!config) process.exit(0);
+
+const logger = createLogger(config.logLevel);
+const kube = config.demo ? undefined : loadKubeConfig(config.kubeconfig);
+
+let sources: Parameters<typeof createKubesub>[0]["sources"];
+let probeApiServer: () => Promise<void>;
+let demo: DemoScenario | undefined;
+if (kube) {
+  const server = kube.kubeConfig.getCurrentCluster()?.server;
+  logger.info({ kubeconfig: kube.origin, server }, "watching the cluster from this kubeconfig");
+  sources = kubeApiSources(kube.kubeConfig);
+  const versions = kube.kubeConfig.makeApiClient(VersionApi);
+  probeApiServer = async () => {
+    await versions.getCode();
+  };
+} else {
+  logger.info(
+    { reason: config.demo ? "--demo" : "no kubeconfig, no in-cluster service account" },
+    "serving the embedded demo cluster: projects team-a, team-b and data-science; users alice, bob, carol and dan",
+  );
+  const cluster = new MemoryCluster();
+  demo = new DemoScenario({ cluster, userLabel: config.userLabel, logger });
+  demo.seed();
+  demo.start(config.demoIntervalMs);
+  sources = (type, namespace) => cluster.source(type, namespace);
+  probeApiServer = async () => {};
+}
+
+const app = createKubesub({ ...config, sources, probeApiServer, logger });
+const address = await app.listen(config.port, config.host);
+const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+logger.info({ graphiql: `http://${host}:${address.port}/graphql` }, "kubesub is serving GraphQL and GraphiQL");
+
+let signals = 0;
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, () => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    logger.info({ signal }, "shutting down: completing open streams");
+    demo?.stop();
+    const force = setTimeout(() => {
+      logger.error("shutdown took too long; exiting");
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 5_000);
+    force.unref();
+    app.shutdown().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,77 @@
+import type { LabelSelector } from "../domain/label-selector.ts";
+import type { EventCause, StreamErrorCode, StreamEvent } from "../streams/stream-event.ts";
+import { builder } from "./builder.ts";
+
+export const DateTime = builder.scalarType("DateTime", {
+  description: "An instant, as an ISO 8601 string in UTC: 2026-11-30T06:00:00.000Z.",
+  serialize: (value) => value,
+  parseValue: (value) => {
+    if (typeof value !== "string" || Number.isNaN(Date.parse(value))) throw new TypeError("DateTime must be an ISO 8601 string");
+    return value;
+  },
+});
+
+export const EventCauseEnum = builder.enumType("EventCause", {
+  description: "Why an object entered or left this stream.",
+  values: {
+    INITIAL_STATE: { description: "Part of the current state sent when the stream starts." },
+    CLUSTER_CHANGE: { description: "The object was created or deleted in the cluster." },
+    FILTER_CHANGE: {
+      description: "The object changed so that it now matches, or no longer matches, this stream's filter (for example its user label).",
+    },
+  } satisfies Record<EventCause, object>,
+});
+
+export const StreamErrorCodeEnum = builder.enumType("StreamErrorCode", {
+  values: {
+    OVERFLOW: { description: "This client read too slowly and fell too far behind. Reconnect for a fresh initial state." },
+    SOURCE_UNAVAILABLE: { description: "kubesub cannot read this resource from the cluster right now." },
+    SHUTTING_DOWN: { description: "kubesub is shutting down. Reconnect; another replica or the restarted one will answer." },
+  } satisfies Record<StreamErrorCode, object>,
+});
+
+type Complete = Extract<StreamEvent<unknown>, { type: "initial-state-complete" }>;
+type Failure = Extract<StreamEvent<unknown>, { type: "error" }>;
+
+export const InitialStateComplete = builder.objectRef<Complete>("InitialStateComplete").implement({
+  description: "Every object that matched when the stream started has been sent; what follows is live.",
+  fields: (t) => ({
+    count: t.exposeInt("count", { description: "How many objects the initial state held." }),
+    resourceVersion: t.exposeString("resourceVersion", { description: "The cache's resourceVersion at that moment." }),
+    observedAt: t.expose("observedAt", { type: DateTime }),
+  }),
+});
+
+export const StreamError = builder.objectRef<Failure>("StreamError").implement({
+  description: "The stream cannot go on. Always the last event of its stream.",
+  fields: (t) => ({
+    code: t.expose("code", { type: StreamErrorCodeEnum }),
+    message: t.exposeString("message"),
+    retryable: t.exposeBoolean("retryable", { description: "Whether subscribing again may succeed." }),
+    observedAt: t.expose("observedAt", { type: DateTime }),
+  }),
+});
+
+export const SelectorOperatorEnum = builder.enumType("SelectorOperator", {
+  values: ["IN", "NOT_IN", "EXISTS", "DOES_NOT_EXIST"] as const,
+});
+
+const LabelInput = builder.inputType("LabelInput", {
+  fields: (t) => ({ key: t.string({ required: true }), value: t.string({ required: true }) }),
+});
+
+const LabelSelectorRequirementInput = builder.inputType("LabelSelectorRequirementInput", {
+  fields: (t) => ({
+    key: t.string({ required: true }),
+    operator: t.field({ type: SelectorOperatorEnum, required: true }),
+    values: t.stringList({ required: false, description: "Required for IN and NOT_IN; empty for EXISTS and DOES_NOT_EXIST." }),
+  }),
+});
+
+export const LabelSelectorInput = builder.inputRef<LabelSelector>("LabelSelectorInput").implement({
+  description: "A Kubernetes label selector: every matchLabels pair and every matchExpressions requirement must hold.",
+  fields: (t) => ({
+    matchLabels: t.field({ type: [LabelInput], required: false }),
+    matchExpressions: t.field({ type: [LabelSelectorRequirementInput], required: false }),
+  }),
+});

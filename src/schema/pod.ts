@@ -1,0 +1,132 @@
+import type { ContainerStatus as ContainerStatusModel, Label as LabelModel, OwnerReference, Pod as PodModel } from "../domain/pod.ts";
+import type { StreamEvent } from "../streams/stream-event.ts";
+import { builder } from "./builder.ts";
+import { DateTime, EventCauseEnum, InitialStateComplete, LabelSelectorInput, StreamError } from "./common.ts";
+
+const PodPhase = builder.enumType("PodPhase", { values: ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "UNKNOWN"] as const });
+const ContainerState = builder.enumType("ContainerState", { values: ["WAITING", "RUNNING", "TERMINATED", "UNKNOWN"] as const });
+
+export const Label = builder.objectRef<LabelModel>("Label").implement({
+  fields: (t) => ({ key: t.exposeString("key"), value: t.exposeString("value") }),
+});
+
+const Owner = builder.objectRef<OwnerReference>("OwnerReference").implement({
+  description: "The controller that owns the object (or its first owner).",
+  fields: (t) => ({ kind: t.exposeString("kind"), name: t.exposeString("name") }),
+});
+
+const ContainerStatus = builder.objectRef<ContainerStatusModel>("ContainerStatus").implement({
+  fields: (t) => ({
+    name: t.exposeString("name"),
+    init: t.exposeBoolean("init", { description: "An init container." }),
+    ready: t.exposeBoolean("ready"),
+    restartCount: t.exposeInt("restartCount"),
+    state: t.expose("state", { type: ContainerState }),
+    reason: t.exposeString("reason", {
+      nullable: true,
+      description: "Why the container waits or terminated: CrashLoopBackOff, ImagePullBackOff, ContainerCreating, OOMKilled, Completed...",
+    }),
+    message: t.exposeString("message", { nullable: true }),
+    exitCode: t.exposeInt("exitCode", { nullable: true }),
+    startedAt: t.expose("startedAt", { type: DateTime, nullable: true }),
+  }),
+});
+
+export const Pod = builder.objectRef<PodModel>("Pod").implement({
+  fields: (t) => ({
+    name: t.exposeString("name"),
+    namespace: t.exposeString("namespace", { description: "The project." }),
+    uid: t.exposeString("uid"),
+    labels: t.expose("labels", { type: [Label] }),
+    user: t.exposeString("user", { nullable: true, description: "The value of kubesub's user label on this pod." }),
+    phase: t.expose("phase", { type: PodPhase }),
+    status: t.exposeString("status", {
+      description: "What kubectl get pods shows as STATUS: Running, Pending, ContainerCreating, CrashLoopBackOff, Terminating...",
+    }),
+    ready: t.exposeBoolean("ready", { description: "The pod's Ready condition is True." }),
+    containers: t.expose("containers", { type: [ContainerStatus], description: "Init containers first, then the others." }),
+    restarts: t.exposeInt("restarts", { description: "Restarts of all containers together." }),
+    nodeName: t.exposeString("nodeName", { nullable: true }),
+    podIP: t.exposeString("podIP", { nullable: true }),
+    startTime: t.expose("startTime", { type: DateTime, nullable: true }),
+    creationTimestamp: t.expose("creationTimestamp", { type: DateTime, nullable: true }),
+    deletionTimestamp: t.expose("deletionTimestamp", { type: DateTime, nullable: true, description: "Set once deletion has begun." }),
+    owner: t.expose("owner", { type: Owner, nullable: true }),
+    resourceVersion: t.exposeString("resourceVersion"),
+  }),
+});
+
+type Event = StreamEvent<PodModel>;
+type Of<K extends Event["type"]> = Extract<Event, { type: K }>;
+
+const PodAdded = builder.objectRef<Of<"added">>("PodAdded").implement({
+  description: "A pod entered this stream: it exists now (INITIAL_STATE), was created, or now matches the filter.",
+  fields: (t) => ({
+    pod: t.expose("object", { type: Pod }),
+    cause: t.expose("cause", { type: EventCauseEnum }),
+    resourceVersion: t.exposeString("resourceVersion"),
+    observedAt: t.expose("observedAt", { type: DateTime }),
+  }),
+});
+
+const PodUpdated = builder.objectRef<Of<"updated">>("PodUpdated").implement({
+  description: "A pod in this stream changed in a field this API exposes.",
+  fields: (t) => ({
+    pod: t.expose("object", { type: Pod }),
+    previous: t.expose("previous", { type: Pod, description: "The pod as this stream last sent it." }),
+    changedFields: t.exposeStringList("changedFields", {
+      description: 'Names of the Pod fields that differ from previous, for example ["phase", "ready", "containers"].',
+    }),
+    resourceVersion: t.exposeString("resourceVersion"),
+    observedAt: t.expose("observedAt", { type: DateTime }),
+  }),
+});
+
+const PodDeleted = builder.objectRef<Of<"deleted">>("PodDeleted").implement({
+  description: "A pod left this stream: it was deleted, or no longer matches the filter. pod is its last known state.",
+  fields: (t) => ({
+    pod: t.expose("object", { type: Pod }),
+    cause: t.expose("cause", { type: EventCauseEnum }),
+    resourceVersion: t.exposeString("resourceVersion"),
+    observedAt: t.expose("observedAt", { type: DateTime }),
+  }),
+});
+
+const members = {
+  added: PodAdded,
+  updated: PodUpdated,
+  deleted: PodDeleted,
+  "initial-state-complete": InitialStateComplete,
+  error: StreamError,
+} as const;
+
+export const PodEvent = builder.unionType("PodEvent", {
+  description: "One event of a podEvents stream. Switch on __typename.",
+  types: [PodAdded, PodUpdated, PodDeleted, InitialStateComplete, StreamError],
+  resolveType: (event) => members[(event as Event).type],
+});
+
+const podArgs = (t: Parameters<Parameters<typeof builder.queryField>[1]>[0]) => ({
+  project: t.arg.string({ required: true, description: "The namespace." }),
+  user: t.arg.string({ description: "Only pods whose user label has this value." }),
+  selector: t.arg({ type: LabelSelectorInput, description: "Only pods whose labels match." }),
+});
+
+builder.queryField("pods", (t) =>
+  t.field({
+    type: [Pod],
+    description: "The pods of a project, from kubesub's informer cache.",
+    args: podArgs(t),
+    resolve: (_root, args, ctx) => ctx.pods.list(args),
+  }),
+);
+
+builder.subscriptionField("podEvents", (t) =>
+  t.field({
+    type: PodEvent,
+    description: "The pods of a project: each matching pod as PodAdded, then InitialStateComplete, then every change.",
+    args: podArgs(t as never),
+    subscribe: (_root, args, ctx) => ctx.pods.events(args),
+    resolve: (event) => event as Event,
+  }),
+);

@@ -1,0 +1,133 @@
+export interface SubscriberQueueOptions {
+  /** Live events that may wait for a slow reader before the queue overflows. */
+  capacity: number;
+  /** Runs exactly once, when the queue ends for any reason: reader's return(), end() or overflow. */
+  onClose?: () => void;
+}
+
+/**
+ * One subscriber's event buffer, read as an async iterator.
+ *
+ * - Writers never block: push() returns false when the live buffer is full, and the caller ends the
+ *   stream with a terminal event (see fail()); a slow reader never holds up the informer.
+ * - The initial state goes through pushInitial(), which is not bounded: it is what the subscriber
+ *   asked for, and its size is known.
+ * - return() ends the stream at once, even while a next() is pending (an async generator would
+ *   wait for its next value), so a disconnected client's resources are released promptly.
+ */
+export class SubscriberQueue<E> implements AsyncIterableIterator<E> {
+  private readonly buffer: E[] = [];
+  /** How many of the buffered events, at the head, are initial state (not bounded). */
+  private initialBuffered = 0;
+  private readonly capacity: number;
+  private onClose: (() => void) | undefined;
+  private waiting: ((result: IteratorResult<E>) => void) | undefined;
+  private ending = false;
+  private closed = false;
+
+  constructor(options: SubscriberQueueOptions) {
+    this.capacity = options.capacity;
+    this.onClose = options.onClose;
+  }
+
+  get isClosed(): boolean {
+    return this.closed || this.ending;
+  }
+
+  /** Events waiting to be read. */
+  get depth(): number {
+    return this.buffer.length;
+  }
+
+  pushInitial(events: Iterable<E>): void {
+    for (const event of events) {
+      if (this.enqueue(event)) this.initialBuffered += 1;
+    }
+  }
+
+  /** Queues a live event. Returns false when the queue is full (or already ending). */
+  push(event: E): boolean {
+    if (this.isClosed) return false;
+    if (this.buffer.length - this.initialBuffered >= this.capacity) return false;
+    this.enqueue(event);
+    return true;
+  }
+
+  /** Ends the stream after the buffered events, optionally with one last event. */
+  end(last?: E): void {
+    if (this.isClosed) return;
+    if (last !== undefined) this.enqueue(last);
+    this.ending = true;
+    this.drainIfDone();
+  }
+
+  /** Drops what is buffered and ends the stream with this event (overflow, revoked access...). */
+  fail(last: E): void {
+    if (this.isClosed) return;
+    this.buffer.length = 0;
+    this.initialBuffered = 0;
+    this.end(last);
+  }
+
+  next(): Promise<IteratorResult<E>> {
+    const event = this.buffer.shift();
+    if (event !== undefined) {
+      if (this.initialBuffered > 0) this.initialBuffered -= 1;
+      this.drainIfDone();
+      return Promise.resolve({ value: event, done: false });
+    }
+    if (this.closed || this.ending) {
+      this.close();
+      return Promise.resolve({ value: undefined, done: true });
+    }
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  return(): Promise<IteratorResult<E>> {
+    this.buffer.length = 0;
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<E>> {
+    this.close();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** Hands the event to a waiting reader, or buffers it; returns true when buffered. */
+  private enqueue(event: E): boolean {
+    if (this.isClosed) return false;
+    const waiting = this.waiting;
+    if (waiting) {
+      this.waiting = undefined;
+      waiting({ value: event, done: false });
+      return false;
+    }
+    this.buffer.push(event);
+    return true;
+  }
+
+  private drainIfDone(): void {
+    if (this.ending && this.buffer.length === 0) {
+      this.close();
+    }
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ending = true;
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.({ value: undefined, done: true });
+    const onClose = this.onClose;
+    this.onClose = undefined;
+    onClose?.();
+  }
+}
