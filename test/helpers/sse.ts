@@ -1,0 +1,37 @@
+/** One frame of a text/event-stream. */
+export interface SseFrame {
+  event: string | undefined;
+  data: string;
+}
+
+/**
+ * Reads a text/event-stream body frame by frame. Comment lines (": ping") are skipped.
+ * The iterator ends when the body ends; return() cancels the body.
+ */
+export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseFrame> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  try {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += value;
+      let boundary = buffer.indexOf("\n\n");
+      while (boundary !== -1) {
+        const raw = buffer.slice(0, boundary);
+        buffer = buffer.slice(boundary + 2);
+        boundary = buffer.indexOf("\n\n");
+        let event: string | undefined;
+        const data: string[] = [];
+        for (const line of raw.split("\n")) {
+          if (line.startsWith(":")) continue;
+          if (line.startsWith("event:")) event = line.slice(6).trim();
+          else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
+        }
+        if (event !== undefined || data.length > 0) yield { event, data: data.join("\n") };
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
