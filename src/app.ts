@@ -9,6 +9,7 @@ import { createHttpServer } from "./server/http-server.ts";
 import { checkReadiness } from "./server/readiness.ts";
 import { createKubesubYoga } from "./server/yoga.ts";
 import { PodStreams } from "./streams/pod-streams.ts";
+import { ViewRegistry } from "./streams/view-registry.ts";
 
 export interface KubesubOptions {
   sources: SourceFactory;
@@ -26,6 +27,7 @@ export interface KubesubOptions {
 export interface Kubesub {
   readonly server: Server;
   readonly registry: InformerRegistry;
+  readonly views: ViewRegistry;
   listen(port: number, host: string): Promise<AddressInfo>;
   /**
    * Stops accepting connections, ends every open stream with a SHUTTING_DOWN event, stops the
@@ -44,8 +46,9 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     informer: { inactivityTimeoutMs: options.watchInactivityTimeoutMs },
     logger,
   });
+  const views = new ViewRegistry(registry, logger);
   const pods = new PodStreams({
-    registry,
+    views,
     userLabel: options.userLabel,
     queueCapacity: options.queueSize,
     syncTimeoutMs: options.syncTimeoutMs,
@@ -78,6 +81,7 @@ export function createKubesub(options: KubesubOptions): Kubesub {
   return {
     server,
     registry,
+    views,
     async listen(port, host) {
       server.listen(port, host);
       await once(server, "listening");

@@ -89,6 +89,17 @@ const phases: Record<string, PodPhase> = {
 };
 
 const cache = new WeakMap<KubePod, Map<string, Pod>>();
+const labelMaps = new WeakMap<Pod, Record<string, string>>();
+
+/** The pod's labels as a map, for selector matching (cached per model). */
+export function labelsOf(pod: Pod): Record<string, string> {
+  let labels = labelMaps.get(pod);
+  if (!labels) {
+    labels = Object.fromEntries(pod.labels.map(({ key, value }) => [key, value]));
+    labelMaps.set(pod, labels);
+  }
+  return labels;
+}
 
 /**
  * Projects a Kubernetes Pod onto the Pod model. Memoised per object and user label: the informer

@@ -110,6 +110,7 @@ export class Informer<T extends KubeObject> {
   waitForSync(signal?: AbortSignal): Promise<void> {
     if (this.state.synced) return Promise.resolve();
     if (this.stopped) return Promise.reject(new Error(`informer for ${this.description} stopped`));
+    if (isPermanent(this.state.lastError)) return Promise.reject(this.state.lastError);
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         this.syncWaiters.delete(waiter);

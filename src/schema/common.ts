@@ -1,5 +1,6 @@
 import type { LabelSelector } from "../domain/label-selector.ts";
 import type { EventCause, StreamErrorCode, StreamEvent } from "../streams/stream-event.ts";
+import type { UnavailableReason } from "../streams/view.ts";
 import { builder } from "./builder.ts";
 
 export const DateTime = builder.scalarType("DateTime", {
@@ -25,13 +26,33 @@ export const EventCauseEnum = builder.enumType("EventCause", {
 export const StreamErrorCodeEnum = builder.enumType("StreamErrorCode", {
   values: {
     OVERFLOW: { description: "This client read too slowly and fell too far behind. Reconnect for a fresh initial state." },
-    SOURCE_UNAVAILABLE: { description: "kubesub cannot read this resource from the cluster right now." },
     SHUTTING_DOWN: { description: "kubesub is shutting down. Reconnect; another replica or the restarted one will answer." },
   } satisfies Record<StreamErrorCode, object>,
 });
 
 type Complete = Extract<StreamEvent<unknown>, { type: "initial-state-complete" }>;
 type Failure = Extract<StreamEvent<unknown>, { type: "error" }>;
+type Unavailable = Extract<StreamEvent<unknown>, { type: "unavailable" }>;
+
+export const UnavailableReasonEnum = builder.enumType("UnavailableReason", {
+  values: {
+    NOT_INSTALLED: { description: "The resource's CustomResourceDefinition is not installed in the cluster." },
+    FORBIDDEN: { description: "kubesub's own service account may not list and watch it." },
+    UNREACHABLE: { description: "The apiserver did not answer in time." },
+  } satisfies Record<UnavailableReason, object>,
+});
+
+export const ResourceUnavailable = builder.objectRef<Unavailable>("ResourceUnavailable").implement({
+  description:
+    "A resource this stream reads cannot be read yet. The stream goes on with what it can read; kubesub keeps retrying, and the resource's objects arrive as ordinary Added events once it can.",
+  fields: (t) => ({
+    resource: t.exposeString("resource", { description: 'Resource and group, as RBAC names them: "daskclusters.kubernetes.dask.org".' }),
+    namespace: t.exposeString("namespace"),
+    reason: t.expose("reason", { type: UnavailableReasonEnum }),
+    message: t.exposeString("message"),
+    observedAt: t.expose("observedAt", { type: DateTime }),
+  }),
+});
 
 export const InitialStateComplete = builder.objectRef<Complete>("InitialStateComplete").implement({
   description: "Every object that matched when the stream started has been sent; what follows is live.",

@@ -1,7 +1,7 @@
 import type { ContainerStatus as ContainerStatusModel, Label as LabelModel, OwnerReference, Pod as PodModel } from "../domain/pod.ts";
-import type { StreamEvent } from "../streams/stream-event.ts";
 import { builder } from "./builder.ts";
-import { DateTime, EventCauseEnum, InitialStateComplete, LabelSelectorInput, StreamError } from "./common.ts";
+import { DateTime, LabelSelectorInput } from "./common.ts";
+import { changeMembers, eventUnion } from "./events.ts";
 
 const PodPhase = builder.enumType("PodPhase", { values: ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "UNKNOWN"] as const });
 const ContainerState = builder.enumType("ContainerState", { values: ["WAITING", "RUNNING", "TERMINATED", "UNKNOWN"] as const });
@@ -56,55 +56,9 @@ export const Pod = builder.objectRef<PodModel>("Pod").implement({
   }),
 });
 
-type Event = StreamEvent<PodModel>;
-type Of<K extends Event["type"]> = Extract<Event, { type: K }>;
+export const podChanges = changeMembers<PodModel>("Pod", "pod", Pod, "A pod");
 
-const PodAdded = builder.objectRef<Of<"added">>("PodAdded").implement({
-  description: "A pod entered this stream: it exists now (INITIAL_STATE), was created, or now matches the filter.",
-  fields: (t) => ({
-    pod: t.expose("object", { type: Pod }),
-    cause: t.expose("cause", { type: EventCauseEnum }),
-    resourceVersion: t.exposeString("resourceVersion"),
-    observedAt: t.expose("observedAt", { type: DateTime }),
-  }),
-});
-
-const PodUpdated = builder.objectRef<Of<"updated">>("PodUpdated").implement({
-  description: "A pod in this stream changed in a field this API exposes.",
-  fields: (t) => ({
-    pod: t.expose("object", { type: Pod }),
-    previous: t.expose("previous", { type: Pod, description: "The pod as this stream last sent it." }),
-    changedFields: t.exposeStringList("changedFields", {
-      description: 'Names of the Pod fields that differ from previous, for example ["phase", "ready", "containers"].',
-    }),
-    resourceVersion: t.exposeString("resourceVersion"),
-    observedAt: t.expose("observedAt", { type: DateTime }),
-  }),
-});
-
-const PodDeleted = builder.objectRef<Of<"deleted">>("PodDeleted").implement({
-  description: "A pod left this stream: it was deleted, or no longer matches the filter. pod is its last known state.",
-  fields: (t) => ({
-    pod: t.expose("object", { type: Pod }),
-    cause: t.expose("cause", { type: EventCauseEnum }),
-    resourceVersion: t.exposeString("resourceVersion"),
-    observedAt: t.expose("observedAt", { type: DateTime }),
-  }),
-});
-
-const members = {
-  added: PodAdded,
-  updated: PodUpdated,
-  deleted: PodDeleted,
-  "initial-state-complete": InitialStateComplete,
-  error: StreamError,
-} as const;
-
-export const PodEvent = builder.unionType("PodEvent", {
-  description: "One event of a podEvents stream. Switch on __typename.",
-  types: [PodAdded, PodUpdated, PodDeleted, InitialStateComplete, StreamError],
-  resolveType: (event) => members[(event as Event).type],
-});
+export const PodEvent = eventUnion("PodEvent", "One event of a podEvents stream. Switch on __typename.", { Pod: podChanges });
 
 const podArgs = (t: Parameters<Parameters<typeof builder.queryField>[1]>[0]) => ({
   project: t.arg.string({ required: true, description: "The namespace." }),
@@ -127,6 +81,6 @@ builder.subscriptionField("podEvents", (t) =>
     description: "The pods of a project: each matching pod as PodAdded, then InitialStateComplete, then every change.",
     args: podArgs(t as never),
     subscribe: (_root, args, ctx) => ctx.pods.events(args),
-    resolve: (event) => event as Event,
+    resolve: (event) => event as never,
   }),
 );

@@ -1,13 +1,14 @@
 import type { Logger } from "pino";
 import { changedFields } from "../domain/changed-fields.ts";
 import { compileSelector, type LabelSelector, matchesSelector } from "../domain/label-selector.ts";
-import { type KubePod, type Pod, toPod } from "../domain/pod.ts";
+import { type KubePod, labelsOf, type Pod, toPod } from "../domain/pod.ts";
 import { validateLabelValue, validateProject } from "../domain/validation.ts";
 import { BadUserInputError, SourceUnavailableError } from "../errors.ts";
-import type { InformerRegistry } from "../kube/informer-registry.ts";
 import { podResource } from "../kube/resources.ts";
-import { objectEvents } from "./object-events.ts";
+import { objectKey } from "../kube/types.ts";
 import type { StreamEvent } from "./stream-event.ts";
+import { type Subscription, viewEvents } from "./view-events.ts";
+import type { ViewDefinition, ViewRegistry } from "./view-registry.ts";
 
 export interface PodQuery {
   project: string;
@@ -15,9 +16,10 @@ export interface PodQuery {
   selector?: LabelSelector | null;
 }
 
+/** What every domain's streams need. */
 export interface StreamSettings {
-  registry: InformerRegistry;
-  /** Pod label that names the owning user. */
+  views: ViewRegistry;
+  /** Label (on pods and custom resources) that names the owning user. */
   userLabel: string;
   queueCapacity: number;
   syncTimeoutMs: number;
@@ -25,55 +27,69 @@ export interface StreamSettings {
   logger?: Logger;
 }
 
-/** Pods of one project, filtered per subscriber, from the shared pod informer of that namespace. */
+/** The pods of a namespace, projected once per pod version for every subscriber. */
+export function podView(userLabel: string): ViewDefinition<Pod> {
+  return {
+    name: "pods",
+    resources: () => [podResource],
+    build: ([pods]) => ({
+      affectedKeys: (_index, delta) => [objectKey(delta.object)],
+      compute: (key) => {
+        const pod = pods?.informer.get(key) as KubePod | undefined;
+        return pod && toPod(pod, userLabel);
+      },
+      diff: (old, next) => changedFields(old, next, ["resourceVersion"]),
+    }),
+  };
+}
+
+/** Validates a user argument: a non-empty label value. */
+export function validateUser(user: string | null | undefined): string | undefined {
+  if (user == null) return undefined;
+  if (user === "") throw new BadUserInputError("user must not be empty; omit it to see every user's objects", "user");
+  return validateLabelValue(user, "user");
+}
+
+/** Pods of one project, filtered per subscriber, from the shared pod view of that namespace. */
 export class PodStreams {
   private readonly settings: StreamSettings;
+  private readonly definition: ViewDefinition<Pod>;
 
   constructor(settings: StreamSettings) {
     this.settings = settings;
+    this.definition = podView(settings.userLabel);
   }
 
   /** Throws BadUserInputError, synchronously, before anything is watched. */
   events(query: PodQuery): AsyncIterableIterator<StreamEvent<Pod>> {
     const { namespace, matches } = this.compile(query);
-    const { userLabel } = this.settings;
-    return objectEvents<KubePod, Pod>({
-      ...this.settings,
-      resource: podResource,
-      namespace,
+    const subscription: Subscription<Pod> = {
+      lease: this.settings.views.acquire(this.definition, namespace),
+      kind: "Pod",
       matches,
-      project: (pod) => toPod(pod, userLabel),
-      diff: (previous, next) => changedFields(previous, next, ["resourceVersion"]),
-    });
+      resourceVersion: (pod) => pod.resourceVersion,
+    };
+    return viewEvents([subscription as Subscription<unknown>], this.settings) as AsyncIterableIterator<StreamEvent<Pod>>;
   }
 
-  /** The matching pods in the informer's cache (started and synced on demand). */
+  /** The matching pods, from the shared view (started and synced on demand). */
   async list(query: PodQuery): Promise<Pod[]> {
     const { namespace, matches } = this.compile(query);
-    const lease = this.settings.registry.acquire<KubePod>(podResource, namespace);
+    const lease = this.settings.views.acquire(this.definition, namespace);
     try {
-      await lease.informer.waitForSync(AbortSignal.timeout(this.settings.syncTimeoutMs)).catch((error: unknown) => {
-        const cause = lease.informer.status.lastError ?? error;
-        const reason = cause instanceof Error ? cause.message : "not synced in time";
-        throw new SourceUnavailableError(`cannot read ${lease.informer.description}: ${reason}`);
-      });
-      return lease.informer
-        .list()
-        .filter(matches)
-        .map((pod) => toPod(pod, this.settings.userLabel));
+      await lease.view.settle(AbortSignal.timeout(this.settings.syncTimeoutMs));
+      const missing = lease.view.unavailable()[0];
+      if (missing) throw new SourceUnavailableError(missing.message);
+      return lease.view.list().filter(matches);
     } finally {
       lease.release();
     }
   }
 
-  private compile(query: PodQuery): { namespace: string; matches: (pod: KubePod) => boolean } {
+  private compile(query: PodQuery): { namespace: string; matches: (pod: Pod) => boolean } {
     const namespace = validateProject(query.project);
     const requirements = compileSelector(query.selector);
-    if (query.user != null) {
-      if (query.user === "") throw new BadUserInputError("user must not be empty; omit it to see every user's pods", "user");
-      validateLabelValue(query.user, "user");
-      requirements.push({ key: this.settings.userLabel, operator: "IN", values: [query.user] });
-    }
-    return { namespace, matches: (pod) => matchesSelector(pod.metadata?.labels, requirements) };
+    const user = validateUser(query.user);
+    return { namespace, matches: (pod) => (user === undefined || pod.user === user) && matchesSelector(labelsOf(pod), requirements) };
   }
 }

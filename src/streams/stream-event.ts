@@ -1,3 +1,5 @@
+import type { UnavailableReason } from "./view.ts";
+
 /** Why an object entered or left a subscriber's view. */
 export type EventCause =
   /** Part of the current state sent when the stream starts. */
@@ -10,26 +12,30 @@ export type EventCause =
 export type StreamErrorCode =
   /** The subscriber read too slowly and its queue filled up; reconnect for a fresh initial state. */
   | "OVERFLOW"
-  /** kubesub could not read the resource from the cluster (unreachable, or forbidden to kubesub). */
-  | "SOURCE_UNAVAILABLE"
   /** kubesub is shutting down; reconnect to another replica or after the restart. */
   | "SHUTTING_DOWN";
 
 interface Stamped {
-  /** resourceVersion of the object (or, for markers, of the informer's cache). */
+  /** resourceVersion of the object (or, for the marker, the highest its sources have seen). */
   resourceVersion: string;
   /** When kubesub observed the change, ISO 8601. */
   observedAt: string;
 }
 
+/** Which model an event is about, for streams that carry several (Dask clusters and jobs...). */
+interface Kinded {
+  kind: string;
+}
+
 /**
- * What one subscriber of one resource receives, in order: the initial state as "added" with cause
- * INITIAL_STATE, one "initial-state-complete", then live changes. An "error" is always the last
- * event of a stream.
+ * What one subscriber receives, in order: "unavailable" for each source that cannot be read yet,
+ * the initial state as "added" with cause INITIAL_STATE, one "initial-state-complete", then live
+ * changes. An "error" is always the last event of a stream.
  */
 export type StreamEvent<M> =
-  | ({ type: "added"; object: M; cause: EventCause } & Stamped)
-  | ({ type: "updated"; object: M; previous: M; changedFields: string[] } & Stamped)
-  | ({ type: "deleted"; object: M; cause: EventCause } & Stamped)
+  | ({ type: "added"; object: M; cause: EventCause } & Stamped & Kinded)
+  | ({ type: "updated"; object: M; previous: M; changedFields: string[] } & Stamped & Kinded)
+  | ({ type: "deleted"; object: M; cause: EventCause } & Stamped & Kinded)
   | ({ type: "initial-state-complete"; count: number } & Stamped)
+  | { type: "unavailable"; resource: string; namespace: string; reason: UnavailableReason; message: string; observedAt: string }
   | { type: "error"; code: StreamErrorCode; message: string; retryable: boolean; observedAt: string };

@@ -10,7 +10,10 @@ export async function take<T>(
   const timeoutMs = options.timeoutMs ?? 5_000;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms with ${items.length} items: ${JSON.stringify(items).slice(0, 2000)}`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new Error(`timed out after ${timeoutMs} ms with ${items.length} items: ${JSON.stringify(items).slice(0, 2000)}`)),
+      timeoutMs,
+    );
   });
   try {
     while (options.count === undefined || items.length < options.count) {

@@ -150,7 +150,10 @@ describe("bad input", () => {
     [{ project: "team-a", user: "a,b!=c" }, "user"],
     [{ project: "team-a", user: "x=y" }, "user"],
     [{ project: "team-a", selector: { matchLabels: [{ key: "bad key", value: "v" }] } }, "selector.matchLabels[0].key"],
-    [{ project: "team-a", selector: { matchExpressions: [{ key: "tier", operator: "IN", values: [] }] } }, "selector.matchExpressions[0].values"],
+    [
+      { project: "team-a", selector: { matchExpressions: [{ key: "tier", operator: "IN", values: [] }] } },
+      "selector.matchExpressions[0].values",
+    ],
   ])("%j is refused with BAD_USER_INPUT naming %s, and nothing is watched", async (variables, argument) => {
     const results = await take(subscribe(sseClient(false), variables), { count: 5, timeoutMs: 5_000 }).catch((error: unknown) => [
       { errors: [error] } as unknown as Result,
@@ -178,7 +181,8 @@ describe("sharing and cleanup", () => {
     await Promise.all(streams.map((s) => take(s, { until: isComplete })));
     expect(kubesub.cluster.stats.lists.get("pods/team-a")).toBe(1);
     expect(kubesub.cluster.activeWatches(podResource, "team-a")).toBe(1);
-    expect(kubesub.app.registry.snapshot()).toEqual([expect.objectContaining({ key: "pods/team-a", references: 10 })]);
+    expect(kubesub.app.views.snapshot()).toEqual([{ key: "pods/team-a", references: 10 }]);
+    expect(kubesub.app.registry.snapshot()).toEqual([expect.objectContaining({ key: "pods/team-a", references: 1 })]);
 
     kubesub.cluster.create(podResource, podFixture("team-a", "new-1", "dan"));
     const received = await Promise.all(streams.map((s) => take(s, { count: 1 })));

@@ -1,0 +1,80 @@
+import type { ObjectRef } from "@pothos/core";
+import type { StreamEvent } from "../streams/stream-event.ts";
+import { builder } from "./builder.ts";
+import { DateTime, EventCauseEnum, InitialStateComplete, ResourceUnavailable, StreamError } from "./common.ts";
+
+type Of<M, K extends StreamEvent<M>["type"]> = Extract<StreamEvent<M>, { type: K }>;
+// biome-ignore lint/suspicious/noExplicitAny: Pothos refs of any builder type
+type AnyRef = ObjectRef<any, any>;
+
+export interface ChangeMembers {
+  added: AnyRef;
+  updated: AnyRef;
+  deleted: AnyRef;
+}
+
+/**
+ * The Added, Updated and Deleted members for one model: `<Name>Added { <field> cause ... }`, and so
+ * on. Every union of kubesub is built from these and the shared markers, so clients handle every
+ * stream the same way.
+ */
+export function changeMembers<M>(name: string, field: string, model: ObjectRef<never, M> | AnyRef, what: string): ChangeMembers {
+  const added = builder.objectRef<Of<M, "added">>(`${name}Added`).implement({
+    description: `${what} entered this stream: it exists now (INITIAL_STATE), was created, or now matches the filter.`,
+    fields: (t) => ({
+      [field]: t.field({ type: model as AnyRef, resolve: (event) => event.object as never }),
+      cause: t.expose("cause", { type: EventCauseEnum }),
+      resourceVersion: t.exposeString("resourceVersion"),
+      observedAt: t.expose("observedAt", { type: DateTime }),
+    }),
+  });
+  const updated = builder.objectRef<Of<M, "updated">>(`${name}Updated`).implement({
+    description: `${what} in this stream changed in a field this API serves.`,
+    fields: (t) => ({
+      [field]: t.field({ type: model as AnyRef, resolve: (event) => event.object as never }),
+      previous: t.field({
+        type: model as AnyRef,
+        description: "As this stream last sent it.",
+        resolve: (event) => event.previous as never,
+      }),
+      changedFields: t.exposeStringList("changedFields", { description: `Names of the ${name} fields that differ from previous.` }),
+      resourceVersion: t.exposeString("resourceVersion"),
+      observedAt: t.expose("observedAt", { type: DateTime }),
+    }),
+  });
+  const deleted = builder.objectRef<Of<M, "deleted">>(`${name}Deleted`).implement({
+    description: `${what} left this stream: it was deleted, or no longer matches the filter. ${field} is its last known state.`,
+    fields: (t) => ({
+      [field]: t.field({ type: model as AnyRef, resolve: (event) => event.object as never }),
+      cause: t.expose("cause", { type: EventCauseEnum }),
+      resourceVersion: t.exposeString("resourceVersion"),
+      observedAt: t.expose("observedAt", { type: DateTime }),
+    }),
+  });
+  return { added, updated, deleted };
+}
+
+/** A union of change members by model kind, plus InitialStateComplete, ResourceUnavailable and StreamError. */
+export function eventUnion(name: string, description: string, byKind: Record<string, ChangeMembers>) {
+  const changes = Object.values(byKind).flatMap((m) => [m.added, m.updated, m.deleted]);
+  return builder.unionType(name, {
+    description,
+    types: [...changes, InitialStateComplete, ResourceUnavailable, StreamError],
+    resolveType: (value) => {
+      const event = value as StreamEvent<unknown>;
+      switch (event.type) {
+        case "initial-state-complete":
+          return InitialStateComplete;
+        case "unavailable":
+          return ResourceUnavailable;
+        case "error":
+          return StreamError;
+        default: {
+          const members = byKind[event.kind];
+          if (!members) throw new Error(`${name} has no members for kind ${event.kind}`);
+          return members[event.type];
+        }
+      }
+    },
+  });
+}

@@ -1,0 +1,120 @@
+import type { Logger } from "pino";
+import type { Informer } from "../kube/informer.ts";
+import type { Delta } from "../kube/store.ts";
+import type { KubeObject, ResourceType } from "../kube/types.ts";
+import { describeUnavailable } from "./unavailable.ts";
+import type { ModelDelta, UnavailableSource, View } from "./view.ts";
+
+export interface ViewSource {
+  informer: Informer<KubeObject>;
+  type: ResourceType;
+  namespace: string;
+}
+
+export interface DerivedViewOptions<M> {
+  description: string;
+  /** The informers the models are derived from, with the resource and namespace each reads. */
+  sources: ViewSource[];
+  /** Keys of the models that a delta of sources[index] may change. */
+  affectedKeys: (index: number, delta: Delta<KubeObject>) => Iterable<string>;
+  /** The model for a key, from the informers' current caches; undefined when there is none. */
+  compute: (key: string) => M | undefined;
+  /** Served fields that differ between two models of the same key. */
+  diff: (old: M, next: M) => string[];
+  logger?: Logger;
+}
+
+/**
+ * Models derived from informer caches, recomputed per affected key on every informer delta, and
+ * emitted as deltas only when a served field changed. A join (an IDE and its pods, a Dask cluster
+ * and its workers) is a view with several sources; a plain projection is a view with one.
+ *
+ * Invariant: models holds exactly the non-undefined compute(key) of every key whose inputs were
+ * seen, and handlers were told every transition of it.
+ */
+export class DerivedView<M> implements View<M> {
+  readonly description: string;
+  private readonly options: DerivedViewOptions<M>;
+  private readonly models = new Map<string, M>();
+  private readonly handlers = new Set<(delta: ModelDelta<M>) => void>();
+  private readonly detach: (() => void)[];
+
+  constructor(options: DerivedViewOptions<M>) {
+    this.options = options;
+    this.description = options.description;
+    this.detach = options.sources.map(({ informer }, index) =>
+      informer.addHandler((delta) => {
+        const resourceVersion = delta.object.metadata?.resourceVersion ?? "";
+        for (const key of options.affectedKeys(index, delta)) this.recompute(key, resourceVersion);
+      }),
+    );
+    for (const [index, { informer }] of options.sources.entries()) {
+      for (const object of informer.list()) {
+        const resourceVersion = object.metadata?.resourceVersion ?? "";
+        for (const key of options.affectedKeys(index, { type: "added", object })) this.recompute(key, resourceVersion);
+      }
+    }
+  }
+
+  list(): M[] {
+    return [...this.models.values()];
+  }
+
+  addHandler(handler: (delta: ModelDelta<M>) => void): () => void {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+
+  async settle(signal: AbortSignal): Promise<void> {
+    await Promise.all(this.options.sources.map(({ informer }) => informer.waitForSync(signal).catch(() => {})));
+  }
+
+  unavailable(): UnavailableSource[] {
+    return this.options.sources
+      .filter(({ informer }) => !informer.hasSynced)
+      .map(({ informer, type, namespace }) => describeUnavailable(type, namespace, informer.status.lastError));
+  }
+
+  resourceVersion(): string {
+    let highest = "";
+    for (const { informer } of this.options.sources) {
+      const rv = informer.status.resourceVersion ?? "";
+      if (highest === "" || rv.length > highest.length || (rv.length === highest.length && rv > highest)) highest = rv;
+    }
+    return highest;
+  }
+
+  /** Stops listening to the informers. The caller releases their leases. */
+  close(): void {
+    for (const detach of this.detach) detach();
+    this.handlers.clear();
+  }
+
+  private recompute(key: string, resourceVersion: string): void {
+    const old = this.models.get(key);
+    const next = this.options.compute(key);
+    if (next === undefined) {
+      if (old === undefined) return;
+      this.models.delete(key);
+      this.emit({ type: "deleted", object: old, resourceVersion });
+      return;
+    }
+    this.models.set(key, next);
+    if (old === undefined) {
+      this.emit({ type: "added", object: next, resourceVersion });
+      return;
+    }
+    const changedFields = this.options.diff(old, next);
+    if (changedFields.length > 0) this.emit({ type: "updated", old, object: next, changedFields, resourceVersion });
+  }
+
+  private emit(delta: ModelDelta<M>): void {
+    for (const handler of this.handlers) {
+      try {
+        handler(delta);
+      } catch (error) {
+        this.options.logger?.error({ err: error, view: this.description }, "view handler threw; continuing");
+      }
+    }
+  }
+}

@@ -1,0 +1,28 @@
+import { KubeApiError } from "../kube/errors.ts";
+import { type ResourceType, resourceName } from "../kube/types.ts";
+import type { UnavailableSource } from "./view.ts";
+
+/** Names what is missing in words a platform engineer can act on. */
+export function describeUnavailable(type: ResourceType, namespace: string, error: unknown): UnavailableSource {
+  const resource = resourceName(type);
+  const apiResource = `${type.group === "" ? "" : `${type.group}/`}${type.version} ${type.plural}`;
+  const status = error instanceof KubeApiError ? error.statusCode : undefined;
+  if (status === 404) {
+    return {
+      resource,
+      namespace,
+      reason: "NOT_INSTALLED",
+      message: `${apiResource} is not installed in this cluster; kubesub keeps retrying and will deliver once it is`,
+    };
+  }
+  if (status === 401 || status === 403) {
+    return { resource, namespace, reason: "FORBIDDEN", message: `kubesub is not allowed to list and watch ${resource} in ${namespace}` };
+  }
+  const detail = error instanceof Error ? `: ${error.message}` : "";
+  return {
+    resource,
+    namespace,
+    reason: "UNREACHABLE",
+    message: `cannot read ${resource} in ${namespace} yet${detail}; kubesub keeps retrying`,
+  };
+}

@@ -1,0 +1,139 @@
+import type { Logger } from "pino";
+import type { StreamErrorCode, StreamEvent } from "./stream-event.ts";
+import { SubscriberQueue } from "./subscriber-queue.ts";
+import type { ModelDelta, View } from "./view.ts";
+import type { ViewLease } from "./view-registry.ts";
+
+/** One view a subscriber reads, with its filter. */
+export interface Subscription<M> {
+  lease: ViewLease<M>;
+  /** Tags every event of this view (the union member to resolve). */
+  kind: string;
+  /** Whether a model belongs in this subscriber's stream. Must be pure. */
+  matches: (model: M) => boolean;
+  resourceVersion: (model: M) => string;
+}
+
+export interface ViewEventsOptions {
+  /** Live events buffered for a slow subscriber before its stream ends with OVERFLOW. */
+  queueCapacity: number;
+  /** How long to wait for the sources to sync before starting with what is available. */
+  syncTimeoutMs: number;
+  /** Aborted when kubesub shuts down: the stream ends with SHUTTING_DOWN. */
+  shutdown: AbortSignal;
+  logger?: Logger;
+  /** Time source for observedAt. Default: new Date(). */
+  now?: () => Date;
+}
+
+/**
+ * A subscriber's stream over one or more shared views: an "unavailable" event per source that
+ * cannot be read (the view keeps retrying; its objects arrive as "added" once it can), the matching
+ * models, one "initial-state-complete", then every change that concerns the subscriber, in order.
+ *
+ * A model whose change makes it match is sent as "added" (cause FILTER_CHANGE); one that stops
+ * matching as "deleted" (cause FILTER_CHANGE). The stream releases its view leases when it ends,
+ * whichever way it ends: the reader's return(), overflow or shutdown.
+ */
+export function viewEvents(
+  subscriptions: Subscription<unknown>[],
+  options: ViewEventsOptions,
+): AsyncIterableIterator<StreamEvent<unknown>> {
+  const now = options.now ?? (() => new Date());
+  const stop = new AbortController();
+  const detach: (() => void)[] = [];
+
+  const queue = new SubscriberQueue<StreamEvent<unknown>>({
+    capacity: options.queueCapacity,
+    onClose: () => {
+      stop.abort();
+      for (const d of detach) d();
+      options.shutdown.removeEventListener("abort", onShutdown);
+      for (const s of subscriptions) s.lease.release();
+    },
+  });
+  const errorEvent = (code: StreamErrorCode, message: string): StreamEvent<unknown> => ({
+    type: "error",
+    code,
+    message,
+    retryable: true,
+    observedAt: now().toISOString(),
+  });
+  const onShutdown = () => queue.end(errorEvent("SHUTTING_DOWN", "kubesub is shutting down; reconnect"));
+  options.shutdown.addEventListener("abort", onShutdown, { once: true });
+  if (options.shutdown.aborted) onShutdown();
+
+  const start = async () => {
+    const deadline = AbortSignal.any([stop.signal, AbortSignal.timeout(options.syncTimeoutMs)]);
+    await Promise.all(subscriptions.map((s) => s.lease.view.settle(deadline)));
+    if (queue.isClosed) return;
+    // Snapshot and handler registration happen in one synchronous turn: no delta falls between.
+    const observedAt = now().toISOString();
+    const initial: StreamEvent<unknown>[] = [];
+    let count = 0;
+    let resourceVersion = "";
+    for (const { lease, kind, matches, resourceVersion: versionOf } of subscriptions) {
+      const view: View<unknown> = lease.view;
+      for (const missing of view.unavailable()) {
+        options.logger?.warn({ ...missing }, "stream starts without a resource it reads");
+        initial.push({ type: "unavailable", ...missing, observedAt });
+      }
+      for (const model of view.list()) {
+        if (!matches(model)) continue;
+        count += 1;
+        initial.push({ type: "added", kind, object: model, cause: "INITIAL_STATE", resourceVersion: versionOf(model), observedAt });
+      }
+      resourceVersion = view.resourceVersion() || resourceVersion;
+    }
+    initial.push({ type: "initial-state-complete", count, resourceVersion, observedAt });
+    queue.pushInitial(initial);
+    for (const subscription of subscriptions) {
+      detach.push(
+        subscription.lease.view.addHandler((delta) => {
+          const event = toEvent(subscription, delta, now().toISOString());
+          if (event && !queue.push(event)) {
+            options.logger?.warn({ depth: queue.depth }, "subscriber queue overflowed; ending its stream");
+            queue.fail(
+              errorEvent(
+                "OVERFLOW",
+                `this client fell more than ${options.queueCapacity} events behind; reconnect to receive a fresh initial state`,
+              ),
+            );
+          }
+        }),
+      );
+    }
+  };
+  void start();
+  return queue;
+}
+
+function toEvent<M>(subscription: Subscription<M>, delta: ModelDelta<M>, observedAt: string): StreamEvent<M> | undefined {
+  const { kind, matches } = subscription;
+  const { resourceVersion } = delta;
+  const cause = "CLUSTER_CHANGE" as const;
+  switch (delta.type) {
+    case "added":
+      return matches(delta.object) ? { type: "added", kind, object: delta.object, cause, resourceVersion, observedAt } : undefined;
+    case "deleted":
+      return matches(delta.object) ? { type: "deleted", kind, object: delta.object, cause, resourceVersion, observedAt } : undefined;
+    case "updated": {
+      const was = matches(delta.old);
+      const is = matches(delta.object);
+      if (was && is) {
+        return {
+          type: "updated",
+          kind,
+          object: delta.object,
+          previous: delta.old,
+          changedFields: delta.changedFields,
+          resourceVersion,
+          observedAt,
+        };
+      }
+      if (is) return { type: "added", kind, object: delta.object, cause: "FILTER_CHANGE", resourceVersion, observedAt };
+      if (was) return { type: "deleted", kind, object: delta.object, cause: "FILTER_CHANGE", resourceVersion, observedAt };
+      return undefined;
+    }
+  }
+}

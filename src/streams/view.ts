@@ -1,0 +1,43 @@
+/**
+ * A change to a view's models, computed once per view for all of its subscribers.
+ * resourceVersion is that of the Kubernetes change that caused it (for a join, possibly another
+ * object's, such as a pod of a Dask cluster).
+ */
+export type ModelDelta<M> = { resourceVersion: string } & (
+  | { type: "added"; object: M }
+  /** changedFields is never empty: an update that changes no served field is not a delta. */
+  | { type: "updated"; old: M; object: M; changedFields: string[] }
+  | { type: "deleted"; object: M }
+);
+
+/** Why a resource could not be read. */
+export type UnavailableReason = "NOT_INSTALLED" | "FORBIDDEN" | "UNREACHABLE";
+
+export interface UnavailableSource {
+  /** "daskclusters.kubernetes.dask.org" */
+  resource: string;
+  namespace: string;
+  reason: UnavailableReason;
+  message: string;
+}
+
+/**
+ * A live, keyed set of models of one kind in one namespace (pods, IDEs, Dask clusters...), derived
+ * from one or more informers and shared by every subscriber of that kind and namespace.
+ *
+ * Contract: a handler added with addHandler() sees every delta after the call and none before;
+ * list() read in the same synchronous turn gives a consistent snapshot.
+ */
+export interface View<M> {
+  readonly description: string;
+  list(): M[];
+  addHandler(handler: (delta: ModelDelta<M>) => void): () => void;
+  /**
+   * Resolves once every source has synced, failed permanently (not installed, forbidden) or the
+   * signal aborted; never rejects. Sources still missing are then reported by unavailable().
+   */
+  settle(signal: AbortSignal): Promise<void>;
+  unavailable(): UnavailableSource[];
+  /** The highest resourceVersion its sources have seen. */
+  resourceVersion(): string;
+}
