@@ -2,13 +2,16 @@ import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import type { IDEConvention } from "./domain/ide.ts";
 import { sleep } from "./kube/backoff.ts";
 import { InformerRegistry, type SourceFactory } from "./kube/informer-registry.ts";
 import { buildSchema } from "./schema/index.ts";
 import { createHttpServer } from "./server/http-server.ts";
 import { checkReadiness } from "./server/readiness.ts";
 import { createKubesubYoga } from "./server/yoga.ts";
-import { PodStreams } from "./streams/pod-streams.ts";
+import { DaskStreams } from "./streams/dask-streams.ts";
+import { IdeStreams } from "./streams/ide-streams.ts";
+import { PodStreams, type StreamSettings } from "./streams/pod-streams.ts";
 import { ViewRegistry } from "./streams/view-registry.ts";
 
 export interface KubesubOptions {
@@ -17,6 +20,8 @@ export interface KubesubOptions {
   probeApiServer: () => Promise<void>;
   logger: Logger;
   userLabel: string;
+  /** Which IDE conventions are recognised. */
+  ideConventions: readonly IDEConvention[];
   queueSize: number;
   syncTimeoutMs: number;
   informerLingerMs: number;
@@ -47,15 +52,20 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     logger,
   });
   const views = new ViewRegistry(registry, logger);
-  const pods = new PodStreams({
+  const settings: StreamSettings = {
     views,
     userLabel: options.userLabel,
     queueCapacity: options.queueSize,
     syncTimeoutMs: options.syncTimeoutMs,
     shutdown: shutdownController.signal,
     logger,
-  });
-  const yoga = createKubesubYoga({ schema: buildSchema(), context: { pods }, logger });
+  };
+  const context = {
+    pods: new PodStreams(settings),
+    ides: new IdeStreams(settings, new Set(options.ideConventions)),
+    dask: new DaskStreams(settings),
+  };
+  const yoga = createKubesubYoga({ schema: buildSchema(), context, logger });
   const server = createHttpServer({
     yoga,
     readiness: () => checkReadiness({ registry, probeApiServer: options.probeApiServer }),

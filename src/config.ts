@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import type { IDEConvention } from "./domain/ide.ts";
 
 /**
  * Every setting, with its flag, its environment variable and its default. A flag wins over the
@@ -51,6 +52,10 @@ const schema = z.object({
       /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/,
       "must be a label key",
     ),
+  "ide-conventions": z
+    .string()
+    .transform((v) => v.split(",").map((c) => c.trim().toUpperCase().replaceAll("-", "_")))
+    .pipe(z.array(z.enum(["KUBESUB_LABELS", "KUBEFLOW_NOTEBOOK", "JUPYTERHUB"])).min(1, "name at least one convention")),
   "queue-size": z.coerce.number().int().min(1),
   "sync-timeout": milliseconds,
   "informer-linger": z.coerce.number().int().min(0),
@@ -66,6 +71,7 @@ export interface Config {
   kubeconfig: string | undefined;
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
   userLabel: string;
+  ideConventions: IDEConvention[];
   queueSize: number;
   syncTimeoutMs: number;
   informerLingerMs: number;
@@ -119,6 +125,7 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     kubeconfig: v.kubeconfig,
     logLevel: v["log-level"],
     userLabel: v["user-label"],
+    ideConventions: v["ide-conventions"],
     queueSize: v["queue-size"],
     syncTimeoutMs: v["sync-timeout"],
     informerLingerMs: v["informer-linger"],

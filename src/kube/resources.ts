@@ -2,3 +2,27 @@ import type { ResourceType } from "./types.ts";
 
 /** The resources kubesub watches. */
 export const podResource: ResourceType = { group: "", version: "v1", plural: "pods", kind: "Pod" };
+
+/** Kubeflow Notebooks (notebook-controller). */
+export const notebookResource: ResourceType = { group: "kubeflow.org", version: "v1", plural: "notebooks", kind: "Notebook" };
+
+/** The Dask Kubernetes operator's resources. */
+export const daskClusterResource: ResourceType = {
+  group: "kubernetes.dask.org",
+  version: "v1",
+  plural: "daskclusters",
+  kind: "DaskCluster",
+};
+export const daskWorkerGroupResource: ResourceType = {
+  group: "kubernetes.dask.org",
+  version: "v1",
+  plural: "daskworkergroups",
+  kind: "DaskWorkerGroup",
+};
+export const daskAutoscalerResource: ResourceType = {
+  group: "kubernetes.dask.org",
+  version: "v1",
+  plural: "daskautoscalers",
+  kind: "DaskAutoscaler",
+};
+export const daskJobResource: ResourceType = { group: "kubernetes.dask.org", version: "v1", plural: "daskjobs", kind: "DaskJob" };

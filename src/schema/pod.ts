@@ -60,17 +60,17 @@ export const podChanges = changeMembers<PodModel>("Pod", "pod", Pod, "A pod");
 
 export const PodEvent = eventUnion("PodEvent", "One event of a podEvents stream. Switch on __typename.", { Pod: podChanges });
 
-const podArgs = (t: Parameters<Parameters<typeof builder.queryField>[1]>[0]) => ({
-  project: t.arg.string({ required: true, description: "The namespace." }),
-  user: t.arg.string({ description: "Only pods whose user label has this value." }),
-  selector: t.arg({ type: LabelSelectorInput, description: "Only pods whose labels match." }),
-});
+const podArgs = builder.args((t) => ({
+  project: t.string({ required: true, description: "The namespace." }),
+  user: t.string({ description: "Only pods whose user label has this value." }),
+  selector: t.field({ type: LabelSelectorInput, description: "Only pods whose labels match." }),
+}));
 
 builder.queryField("pods", (t) =>
   t.field({
     type: [Pod],
     description: "The pods of a project, from kubesub's informer cache.",
-    args: podArgs(t),
+    args: podArgs,
     resolve: (_root, args, ctx) => ctx.pods.list(args),
   }),
 );
@@ -79,7 +79,7 @@ builder.subscriptionField("podEvents", (t) =>
   t.field({
     type: PodEvent,
     description: "The pods of a project: each matching pod as PodAdded, then InitialStateComplete, then every change.",
-    args: podArgs(t as never),
+    args: podArgs,
     subscribe: (_root, args, ctx) => ctx.pods.events(args),
     resolve: (event) => event as never,
   }),

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { highestResourceVersion } from "../domain/pod-set.ts";
 import type { Informer } from "../kube/informer.ts";
 import type { Delta } from "../kube/store.ts";
 import type { KubeObject, ResourceType } from "../kube/types.ts";
@@ -76,12 +77,7 @@ export class DerivedView<M> implements View<M> {
   }
 
   resourceVersion(): string {
-    let highest = "";
-    for (const { informer } of this.options.sources) {
-      const rv = informer.status.resourceVersion ?? "";
-      if (highest === "" || rv.length > highest.length || (rv.length === highest.length && rv > highest)) highest = rv;
-    }
-    return highest;
+    return highestResourceVersion(this.options.sources.map(({ informer }) => informer.status.resourceVersion ?? ""));
   }
 
   /** Stops listening to the informers. The caller releases their leases. */

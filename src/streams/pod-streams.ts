@@ -3,9 +3,10 @@ import { changedFields } from "../domain/changed-fields.ts";
 import { compileSelector, type LabelSelector, matchesSelector } from "../domain/label-selector.ts";
 import { type KubePod, labelsOf, type Pod, toPod } from "../domain/pod.ts";
 import { validateLabelValue, validateProject } from "../domain/validation.ts";
-import { BadUserInputError, SourceUnavailableError } from "../errors.ts";
+import { BadUserInputError } from "../errors.ts";
 import { podResource } from "../kube/resources.ts";
 import { objectKey } from "../kube/types.ts";
+import { listView } from "./list-view.ts";
 import type { StreamEvent } from "./stream-event.ts";
 import { type Subscription, viewEvents } from "./view-events.ts";
 import type { ViewDefinition, ViewRegistry } from "./view-registry.ts";
@@ -73,17 +74,9 @@ export class PodStreams {
   }
 
   /** The matching pods, from the shared view (started and synced on demand). */
-  async list(query: PodQuery): Promise<Pod[]> {
+  list(query: PodQuery): Promise<Pod[]> {
     const { namespace, matches } = this.compile(query);
-    const lease = this.settings.views.acquire(this.definition, namespace);
-    try {
-      await lease.view.settle(AbortSignal.timeout(this.settings.syncTimeoutMs));
-      const missing = lease.view.unavailable()[0];
-      if (missing) throw new SourceUnavailableError(missing.message);
-      return lease.view.list().filter(matches);
-    } finally {
-      lease.release();
-    }
+    return listView(this.settings, this.definition, namespace, matches);
   }
 
   private compile(query: PodQuery): { namespace: string; matches: (pod: Pod) => boolean } {

@@ -20,6 +20,7 @@ export async function startKubesub(sources: SourceFactory, overrides: Partial<Ku
     probeApiServer: async () => {},
     logger,
     userLabel,
+    ideConventions: ["KUBESUB_LABELS", "KUBEFLOW_NOTEBOOK", "JUPYTERHUB"],
     queueSize: 1000,
     syncTimeoutMs: 5_000,
     informerLingerMs: 60_000,

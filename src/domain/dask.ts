@@ -1,0 +1,173 @@
+import type { KubeObject } from "../kube/types.ts";
+import { changedFields } from "./changed-fields.ts";
+import type { Pod } from "./pod.ts";
+import { highestResourceVersion, livePods, podsDiffer } from "./pod-set.ts";
+import { isoTimestamp } from "./time.ts";
+
+/** The Dask operator's pod labels. */
+export const daskLabels = {
+  cluster: "dask.org/cluster-name",
+  component: "dask.org/component",
+  workerGroup: "dask.org/workergroup-name",
+} as const;
+
+export type DaskClusterPhase = "CREATED" | "PENDING" | "RUNNING" | "ERROR" | "UNKNOWN";
+export type DaskJobStatus = "JOB_CREATED" | "CLUSTER_CREATED" | "RUNNING" | "SUCCESSFUL" | "FAILED" | "UNKNOWN";
+
+export interface DaskCluster {
+  name: string;
+  project: string;
+  user: string | null;
+  /** status.phase as the operator sets it. */
+  phase: DaskClusterPhase;
+  /** spec.worker.replicas: what the cluster (or its autoscaler) asks for. */
+  desiredWorkers: number;
+  /** Worker pods that exist and are not being deleted. */
+  workers: number;
+  /** Worker pods whose Ready condition is True. */
+  readyWorkers: number;
+  schedulerReady: boolean;
+  scheduler: Pod | null;
+  createdAt: string | null;
+  resourceVersion: string;
+}
+
+export interface DaskWorkerGroup {
+  name: string;
+  project: string;
+  cluster: string;
+  desiredWorkers: number;
+  workers: number;
+  readyWorkers: number;
+  resourceVersion: string;
+}
+
+export interface DaskAutoscaler {
+  name: string;
+  project: string;
+  cluster: string;
+  minimum: number;
+  maximum: number;
+  resourceVersion: string;
+}
+
+export interface DaskJob {
+  name: string;
+  project: string;
+  user: string | null;
+  status: DaskJobStatus;
+  /** The DaskCluster the job runs on (status.clusterName). */
+  cluster: string | null;
+  startTime: string | null;
+  endTime: string | null;
+  runnerPod: Pod | null;
+  resourceVersion: string;
+}
+
+/** The fields of the operator's resources that kubesub reads; raw JSON from the API. */
+interface DaskObject extends KubeObject {
+  spec?: {
+    cluster?: string | object;
+    worker?: { replicas?: number };
+    minimum?: number;
+    maximum?: number;
+  };
+  status?: { phase?: string; jobStatus?: string; clusterName?: string; startTime?: string; endTime?: string; jobRunnerPodName?: string };
+}
+
+const phases: Record<string, DaskClusterPhase> = { Created: "CREATED", Pending: "PENDING", Running: "RUNNING", Error: "ERROR" };
+const jobStatuses: Record<string, DaskJobStatus> = {
+  JobCreated: "JOB_CREATED",
+  ClusterCreated: "CLUSTER_CREATED",
+  Running: "RUNNING",
+  Successful: "SUCCESSFUL",
+  Failed: "FAILED",
+};
+
+const replicasOf = (object: DaskObject) => object.spec?.worker?.replicas ?? 0;
+const workersOf = (pods: readonly Pod[]) => livePods(pods);
+
+/** Pods: the cluster's scheduler and worker pods (label dask.org/cluster-name). */
+export function toDaskCluster(raw: KubeObject, pods: readonly { raw: KubeObject; pod: Pod }[], userLabel: string): DaskCluster {
+  const object = raw as DaskObject;
+  const byComponent = (component: string) =>
+    pods.filter((p) => p.raw.metadata?.labels?.[daskLabels.component] === component).map((p) => p.pod);
+  const workers = workersOf(byComponent("worker"));
+  const scheduler = livePods(byComponent("scheduler"))[0] ?? null;
+  return {
+    name: raw.metadata?.name ?? "",
+    project: raw.metadata?.namespace ?? "",
+    user: raw.metadata?.labels?.[userLabel] ?? null,
+    phase: phases[object.status?.phase ?? ""] ?? "UNKNOWN",
+    desiredWorkers: replicasOf(object),
+    workers: workers.length,
+    readyWorkers: workers.filter((pod) => pod.ready).length,
+    schedulerReady: scheduler?.ready ?? false,
+    scheduler,
+    createdAt: isoTimestamp(raw.metadata?.creationTimestamp),
+    resourceVersion: highestResourceVersion([raw.metadata?.resourceVersion ?? "", ...pods.map((p) => p.pod.resourceVersion)]),
+  };
+}
+
+/** Pods: the group's worker pods (label dask.org/workergroup-name). */
+export function toDaskWorkerGroup(raw: KubeObject, pods: readonly Pod[]): DaskWorkerGroup {
+  const object = raw as DaskObject;
+  const workers = workersOf(pods);
+  return {
+    name: raw.metadata?.name ?? "",
+    project: raw.metadata?.namespace ?? "",
+    cluster: typeof object.spec?.cluster === "string" ? object.spec.cluster : "",
+    desiredWorkers: replicasOf(object),
+    workers: workers.length,
+    readyWorkers: workers.filter((pod) => pod.ready).length,
+    resourceVersion: highestResourceVersion([raw.metadata?.resourceVersion ?? "", ...pods.map((p) => p.resourceVersion)]),
+  };
+}
+
+/** The autoscaler's cooldown annotation is not served, so its churn never makes an update. */
+export function toDaskAutoscaler(raw: KubeObject): DaskAutoscaler {
+  const object = raw as DaskObject;
+  return {
+    name: raw.metadata?.name ?? "",
+    project: raw.metadata?.namespace ?? "",
+    cluster: typeof object.spec?.cluster === "string" ? object.spec.cluster : "",
+    minimum: object.spec?.minimum ?? 0,
+    maximum: object.spec?.maximum ?? 0,
+    resourceVersion: raw.metadata?.resourceVersion ?? "",
+  };
+}
+
+/** The name of the job's runner pod, as the operator records it. */
+export function runnerPodName(raw: KubeObject): string | undefined {
+  return (raw as DaskObject).status?.jobRunnerPodName ?? undefined;
+}
+
+export function toDaskJob(raw: KubeObject, runnerPod: Pod | undefined, userLabel: string): DaskJob {
+  const object = raw as DaskObject;
+  return {
+    name: raw.metadata?.name ?? "",
+    project: raw.metadata?.namespace ?? "",
+    user: raw.metadata?.labels?.[userLabel] ?? null,
+    status: jobStatuses[object.status?.jobStatus ?? ""] ?? "UNKNOWN",
+    cluster: object.status?.clusterName ?? null,
+    startTime: isoTimestamp(object.status?.startTime),
+    endTime: isoTimestamp(object.status?.endTime),
+    runnerPod: runnerPod ?? null,
+    resourceVersion: highestResourceVersion([raw.metadata?.resourceVersion ?? "", runnerPod?.resourceVersion ?? ""]),
+  };
+}
+
+/** Served fields that changed; joined pods (scheduler, runnerPod) compared without their resourceVersions. */
+export function daskChangedFields(old: object, next: object): string[] {
+  const a = old as Record<string, unknown>;
+  const b = next as Record<string, unknown>;
+  const podFields = ["scheduler", "runnerPod"];
+  const changed = changedFields(a, b, ["resourceVersion", ...podFields]);
+  for (const field of podFields) {
+    if (!(field in b)) continue;
+    const before = a[field] as Pod | null;
+    const after = b[field] as Pod | null;
+    if ((before === null) !== (after === null) || (before && after && podsDiffer([before], [after]))) changed.push(field);
+  }
+  return changed;
+}

@@ -1,0 +1,193 @@
+import {
+  type DaskAutoscaler,
+  type DaskCluster,
+  type DaskJob,
+  type DaskWorkerGroup,
+  daskChangedFields,
+  daskLabels,
+  runnerPodName,
+  toDaskAutoscaler,
+  toDaskCluster,
+  toDaskJob,
+  toDaskWorkerGroup,
+} from "../domain/dask.ts";
+import { type KubePod, toPod } from "../domain/pod.ts";
+import { validateObjectName, validateProject } from "../domain/validation.ts";
+import { BadUserInputError } from "../errors.ts";
+import { daskAutoscalerResource, daskClusterResource, daskJobResource, daskWorkerGroupResource, podResource } from "../kube/resources.ts";
+import type { KubeObject, ResourceType } from "../kube/types.ts";
+import { listView } from "./list-view.ts";
+import { PodJoin } from "./pod-join.ts";
+import { type StreamSettings, validateUser } from "./pod-streams.ts";
+import type { StreamEvent } from "./stream-event.ts";
+import { type Subscription, viewEvents } from "./view-events.ts";
+import type { ViewDefinition } from "./view-registry.ts";
+
+export type DaskResource = "CLUSTERS" | "WORKER_GROUPS" | "AUTOSCALERS" | "JOBS";
+export type DaskModel = DaskCluster | DaskWorkerGroup | DaskAutoscaler | DaskJob;
+
+export interface DaskQuery {
+  project: string;
+  /** A cluster's name: that cluster and the worker groups, autoscalers and jobs of it. */
+  target?: string | null;
+  /** Which resources to stream; all four by default. */
+  resources?: DaskResource[] | null;
+  user?: string | null;
+}
+
+const nameKey = (object: KubeObject) => object.metadata?.name ?? "";
+
+/**
+ * An object of `resource` joined with the pods that carry its name in `podLabel`
+ * (Dask clusters with their scheduler and workers, worker groups with their workers).
+ */
+function labelJoinView<M extends object>(
+  name: string,
+  resource: ResourceType,
+  podLabel: string,
+  build: (raw: KubeObject, pods: ReturnType<PodJoin["members"]>) => M,
+  userLabel: string,
+): ViewDefinition<M> {
+  return {
+    name,
+    resources: () => [resource, podResource],
+    build: ([objects, pods], namespace) => {
+      if (!objects || !pods) throw new Error(`the ${name} view needs two informers`);
+      const join = new PodJoin(pods, (pod) => pod.metadata?.labels?.[podLabel], userLabel);
+      return {
+        affectedKeys: (source, delta) => (source === 0 ? [nameKey(delta.object)] : join.track(delta)),
+        compute: (key) => {
+          const raw = objects.informer.get(`${namespace}/${key}`);
+          return raw && build(raw, join.members(key));
+        },
+        diff: daskChangedFields,
+      };
+    },
+  };
+}
+
+export function daskViews(userLabel: string): Record<DaskResource, ViewDefinition<DaskModel>> {
+  const clusters = labelJoinView<DaskCluster>(
+    "daskclusters",
+    daskClusterResource,
+    daskLabels.cluster,
+    (raw, pods) => toDaskCluster(raw, pods, userLabel),
+    userLabel,
+  );
+  const workerGroups = labelJoinView<DaskWorkerGroup>(
+    "daskworkergroups",
+    daskWorkerGroupResource,
+    daskLabels.workerGroup,
+    (raw, pods) =>
+      toDaskWorkerGroup(
+        raw,
+        pods.map((p) => p.pod),
+      ),
+    userLabel,
+  );
+  const autoscalers: ViewDefinition<DaskAutoscaler> = {
+    name: "daskautoscalers",
+    resources: () => [daskAutoscalerResource],
+    build: ([objects], namespace) => ({
+      affectedKeys: (_source, delta) => [nameKey(delta.object)],
+      compute: (key) => {
+        const raw = objects?.informer.get(`${namespace}/${key}`);
+        return raw && toDaskAutoscaler(raw);
+      },
+      diff: daskChangedFields,
+    }),
+  };
+  const jobs: ViewDefinition<DaskJob> = {
+    name: "daskjobs",
+    resources: () => [daskJobResource, podResource],
+    build: ([objects, pods], namespace) => {
+      // The runner pod is named in the job's status; index jobs by it to route pod deltas.
+      const jobByRunner = new Map<string, string>();
+      return {
+        affectedKeys: (source, delta) => {
+          if (source === 1) {
+            const job = jobByRunner.get(nameKey(delta.object));
+            return job === undefined ? [] : [job];
+          }
+          const job = nameKey(delta.object);
+          const before = delta.type === "updated" ? runnerPodName(delta.old) : undefined;
+          if (before !== undefined) jobByRunner.delete(before);
+          const runner = runnerPodName(delta.object);
+          if (runner !== undefined && delta.type !== "deleted") jobByRunner.set(runner, job);
+          if (delta.type === "deleted" && runner !== undefined) jobByRunner.delete(runner);
+          return [job];
+        },
+        compute: (key) => {
+          const raw = objects?.informer.get(`${namespace}/${key}`);
+          if (!raw) return undefined;
+          const runner = runnerPodName(raw);
+          const pod = runner === undefined ? undefined : (pods?.informer.get(`${namespace}/${runner}`) as KubePod | undefined);
+          return toDaskJob(raw, pod && toPod(pod, userLabel), userLabel);
+        },
+        diff: daskChangedFields,
+      };
+    },
+  };
+  return {
+    CLUSTERS: clusters as ViewDefinition<DaskModel>,
+    WORKER_GROUPS: workerGroups as ViewDefinition<DaskModel>,
+    AUTOSCALERS: autoscalers as ViewDefinition<DaskModel>,
+    JOBS: jobs as ViewDefinition<DaskModel>,
+  };
+}
+
+const kinds: Record<DaskResource, string> = {
+  CLUSTERS: "DaskCluster",
+  WORKER_GROUPS: "DaskWorkerGroup",
+  AUTOSCALERS: "DaskAutoscaler",
+  JOBS: "DaskJob",
+};
+const allResources: DaskResource[] = ["CLUSTERS", "WORKER_GROUPS", "AUTOSCALERS", "JOBS"];
+
+/** Dask clusters, worker groups, autoscalers and jobs of a project, in one stream. */
+export class DaskStreams {
+  private readonly settings: StreamSettings;
+  private readonly definitions: Record<DaskResource, ViewDefinition<DaskModel>>;
+
+  constructor(settings: StreamSettings) {
+    this.settings = settings;
+    this.definitions = daskViews(settings.userLabel);
+  }
+
+  events(query: DaskQuery): AsyncIterableIterator<StreamEvent<DaskModel>> {
+    const { namespace, resources, matches } = compile(query);
+    const subscriptions = resources.map(
+      (resource): Subscription<DaskModel> => ({
+        lease: this.settings.views.acquire(this.definitions[resource], namespace),
+        kind: kinds[resource],
+        matches,
+        resourceVersion: (model) => model.resourceVersion,
+      }),
+    );
+    return viewEvents(subscriptions as Subscription<unknown>[], this.settings) as AsyncIterableIterator<StreamEvent<DaskModel>>;
+  }
+
+  list<M extends DaskModel>(resource: DaskResource, query: Omit<DaskQuery, "resources">): Promise<M[]> {
+    const { namespace, matches } = compile(query);
+    return listView(this.settings, this.definitions[resource], namespace, matches) as Promise<M[]>;
+  }
+}
+
+function compile(query: DaskQuery): { namespace: string; resources: DaskResource[]; matches: (model: DaskModel) => boolean } {
+  const namespace = validateProject(query.project);
+  const target = query.target == null ? undefined : validateObjectName(query.target, "target");
+  const user = validateUser(query.user);
+  const resources = [...new Set(query.resources ?? allResources)];
+  if (resources.length === 0)
+    throw new BadUserInputError("resources must name at least one Dask resource, or be omitted for all", "resources");
+  const clusterOf = (model: DaskModel) => ("cluster" in model ? model.cluster : null);
+  const ownerOf = (model: DaskModel) => ("user" in model ? model.user : undefined);
+  return {
+    namespace,
+    resources,
+    matches: (model) =>
+      (target === undefined || model.name === target || clusterOf(model) === target) &&
+      // Worker groups and autoscalers have no owner of their own; a user filter leaves them in.
+      (user === undefined || ownerOf(model) === undefined || ownerOf(model) === user),
+  };
+}
