@@ -22,6 +22,11 @@ const settings = {
     default: "1000",
     help: "Live events buffered per subscriber before its stream ends with OVERFLOW",
   },
+  "ide-conventions": {
+    env: "KUBESUB_IDE_CONVENTIONS",
+    default: "kubesub-labels,kubeflow-notebook,jupyterhub",
+    help: "IDE conventions to recognise, comma-separated: kubesub-labels, kubeflow-notebook, jupyterhub",
+  },
   "sync-timeout": { env: "KUBESUB_SYNC_TIMEOUT_MS", default: "30000", help: "Milliseconds a stream waits for its informer's first sync" },
   "informer-linger": { env: "KUBESUB_INFORMER_LINGER_MS", default: "30000", help: "Milliseconds an informer outlives its last subscriber" },
   "watch-inactivity-timeout": {

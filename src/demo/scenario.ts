@@ -1,17 +1,22 @@
 import type { Logger } from "pino";
+import { ideKindLabel } from "../domain/ide.ts";
 import type { KubePod } from "../domain/pod.ts";
 import type { MemoryCluster } from "../kube/memory-cluster.ts";
 import { podResource } from "../kube/resources.ts";
+import { DaskActor } from "./dask-actor.ts";
+import { KubeflowActor } from "./kubeflow-actor.ts";
 import { crash, pendingPod, run, schedule, terminate } from "./pod-fixtures.ts";
 
 export const demoProjects = ["team-a", "team-b", "data-science"] as const;
 export const demoUsers = ["alice", "bob", "carol", "dan"] as const;
 
-const workloads: { prefix: string; containers: string[]; labels: Record<string, string> }[] = [
-  { prefix: "jupyter", containers: ["notebook"], labels: { "kubesub.io/ide": "jupyterlab" } },
-  { prefix: "rstudio", containers: ["rstudio"], labels: { "kubesub.io/ide": "rstudio" } },
-  { prefix: "vscode", containers: ["code-server"], labels: { "kubesub.io/ide": "vscode" } },
-  { prefix: "etl", containers: ["job", "sidecar"], labels: { app: "etl" } },
+const workloads: { prefix: string; containers: string[]; labels: (user: string) => Record<string, string> }[] = [
+  { prefix: "jupyter", containers: ["notebook"], labels: () => ({ [ideKindLabel]: "jupyterlab" }) },
+  { prefix: "rstudio", containers: ["rstudio"], labels: () => ({ [ideKindLabel]: "rstudio" }) },
+  { prefix: "vscode", containers: ["code-server"], labels: () => ({ [ideKindLabel]: "vscode" }) },
+  // JupyterHub's KubeSpawner pods.
+  { prefix: "hub", containers: ["notebook"], labels: (user) => ({ component: "singleuser-server", "hub.jupyter.org/username": user }) },
+  { prefix: "etl", containers: ["job", "sidecar"], labels: () => ({ app: "etl" }) },
 ];
 
 type Stage = "pending" | "scheduled" | "running" | "restarted" | "crashlooping" | "terminating";
@@ -37,7 +42,9 @@ export interface DemoScenarioOptions {
 /**
  * The demo cluster's story: a few projects, each with users' IDE and job pods that move through
  * their lifecycle on their own: created, Pending, ContainerCreating, Running, a container
- * restarting, CrashLoopBackOff, Terminating, deleted, and replaced by new ones.
+ * restarting, CrashLoopBackOff, Terminating, deleted, and replaced by new ones. data-science also
+ * has Kubeflow Notebooks of all three kinds, a Dask cluster whose autoscaler moves its worker
+ * count, and a DaskJob that runs to completion, again and again.
  */
 export class DemoScenario {
   private readonly options: DemoScenarioOptions;
@@ -45,14 +52,20 @@ export class DemoScenario {
   private readonly tracked: Tracked[] = [];
   private timer: NodeJS.Timeout | undefined;
   private serial = 0;
+  private readonly kubeflow: KubeflowActor;
+  private readonly dask: DaskActor;
 
   constructor(options: DemoScenarioOptions) {
     this.options = options;
     this.random = options.random ?? Math.random;
+    this.kubeflow = new KubeflowActor(options.cluster, "data-science", options.userLabel);
+    this.dask = new DaskActor(options.cluster, "data-science", options.userLabel);
   }
 
   /** Fills every project with running pods, so the first subscription has something to show. */
   seed(): void {
+    this.kubeflow.seed();
+    this.dask.seed();
     const perProject = this.options.podsPerProject ?? 4;
     for (const namespace of demoProjects) {
       for (let i = 0; i < perProject; i += 1) {
@@ -75,6 +88,15 @@ export class DemoScenario {
 
   /** One change somewhere in the cluster. */
   step(): void {
+    const actor = this.random();
+    if (actor < 0.2) {
+      this.kubeflow.step(this.random);
+      return;
+    }
+    if (actor < 0.4) {
+      this.dask.step(this.random);
+      return;
+    }
     const perProject = this.options.podsPerProject ?? 4;
     const short = demoProjects.find((ns) => this.tracked.filter((t) => t.namespace === ns).length < perProject);
     if (short && this.random() < 0.5) {
@@ -92,7 +114,14 @@ export class DemoScenario {
     const name = `${workload.prefix}-${user}-${this.serial.toString(36).padStart(4, "0")}`;
     this.options.cluster.create(
       podResource,
-      pendingPod({ namespace, name, user, userLabel: this.options.userLabel, labels: workload.labels, containers: workload.containers }),
+      pendingPod({
+        namespace,
+        name,
+        user,
+        userLabel: this.options.userLabel,
+        labels: workload.labels(user),
+        containers: workload.containers,
+      }),
     );
     const tracked: Tracked = { namespace, name, stage: "pending", crashy: this.random() < 0.3 };
     this.tracked.push(tracked);
