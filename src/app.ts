@@ -26,6 +26,8 @@ export interface KubesubOptions {
   syncTimeoutMs: number;
   informerLingerMs: number;
   watchInactivityTimeoutMs: number;
+  /** Upper bound of the backoff between failed lists or watches. */
+  retryMaxMs: number;
   shutdownTimeoutMs: number;
 }
 
@@ -48,7 +50,7 @@ export function createKubesub(options: KubesubOptions): Kubesub {
   const registry = new InformerRegistry({
     sources: options.sources,
     lingerMs: options.informerLingerMs,
-    informer: { inactivityTimeoutMs: options.watchInactivityTimeoutMs },
+    informer: { inactivityTimeoutMs: options.watchInactivityTimeoutMs, backoff: { maxMs: options.retryMaxMs } },
     logger,
   });
   const views = new ViewRegistry(registry, logger);

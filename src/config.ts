@@ -34,6 +34,11 @@ const settings = {
     default: "90000",
     help: "Milliseconds of silence after which a watch is presumed dead and restarted",
   },
+  "retry-max": {
+    env: "KUBESUB_RETRY_MAX_MS",
+    default: "30000",
+    help: "Longest wait between retries of a failed list or watch (a missing CRD is retried this often)",
+  },
   "shutdown-timeout": {
     env: "KUBESUB_SHUTDOWN_TIMEOUT_MS",
     default: "10000",
@@ -65,6 +70,7 @@ const schema = z.object({
   "sync-timeout": milliseconds,
   "informer-linger": z.coerce.number().int().min(0),
   "watch-inactivity-timeout": milliseconds,
+  "retry-max": milliseconds,
   "shutdown-timeout": milliseconds,
   "demo-interval": milliseconds,
 });
@@ -81,6 +87,7 @@ export interface Config {
   syncTimeoutMs: number;
   informerLingerMs: number;
   watchInactivityTimeoutMs: number;
+  retryMaxMs: number;
   shutdownTimeoutMs: number;
   demoIntervalMs: number;
 }
@@ -135,6 +142,7 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     syncTimeoutMs: v["sync-timeout"],
     informerLingerMs: v["informer-linger"],
     watchInactivityTimeoutMs: v["watch-inactivity-timeout"],
+    retryMaxMs: v["retry-max"],
     shutdownTimeoutMs: v["shutdown-timeout"],
     demoIntervalMs: v["demo-interval"],
   };

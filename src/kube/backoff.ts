@@ -31,8 +31,8 @@ export class Backoff {
   private lastStartedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: BackoffOptions = {}) {
-    this.initialMs = options.initialMs ?? 800;
     this.maxMs = options.maxMs ?? 30_000;
+    this.initialMs = Math.min(options.initialMs ?? 800, this.maxMs);
     this.factor = options.factor ?? 2;
     this.jitter = options.jitter ?? 0.5;
     this.resetAfterMs = options.resetAfterMs ?? 60_000;

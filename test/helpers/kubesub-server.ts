@@ -25,6 +25,7 @@ export async function startKubesub(sources: SourceFactory, overrides: Partial<Ku
     syncTimeoutMs: 5_000,
     informerLingerMs: 60_000,
     watchInactivityTimeoutMs: 90_000,
+    retryMaxMs: 1_000,
     shutdownTimeoutMs: 2_000,
     ...overrides,
   });
