@@ -38,7 +38,7 @@ for arg in "$@"; do
 	--regen-mod) mode=regen ;;
 	--force) force=1 ;;
 	-h | --help)
-		sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+		sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 		exit 0
 		;;
 	*) die "unknown argument: $arg (try --help)" ;;
@@ -126,6 +126,14 @@ regen_mod() {
 	rm -f go.sum
 	log "go mod tidy (downloads modules on first run)"
 	go mod tidy
+	# etcd must be exactly the version k8s.io/apiserver was released against.
+	local want got
+	want="$(go mod graph | awk -v a="k8s.io/apiserver@$staging_version" \
+		'$1 == a && $2 ~ /^go\.etcd\.io\/etcd\/server\/v3@/ { sub(/.*@/, "", $2); v = $2 } END { print v }')"
+	got="$(go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)"
+	[[ -n "$want" && "$want" == "$got" ]] ||
+		die "etcd server $got selected, but k8s.io/apiserver@$staging_version requires ${want:-nothing}"
+	log "etcd $got (as required by k8s.io/apiserver@$staging_version)"
 	log "wrote $here/go.mod and go.sum"
 }
 
@@ -140,7 +148,10 @@ fi
 mkdir -p "$cache_root"
 exec 9>"$cache_root/.lock"
 if command -v flock >/dev/null 2>&1; then
-	log "taking the build lock" && flock 9
+	log "taking the build lock"
+	flock 9
+	# Holding the lock, any leftover build dir is from a killed build.
+	rm -rf "$cache_root"/.build.*
 fi
 if [[ $force == 0 ]] && have_cached; then # built by someone else meanwhile
 	log "cached: $cache_dir"
@@ -150,6 +161,7 @@ fi
 
 tmp_dir="$(mktemp -d "$cache_root/.build.XXXXXX")"
 trap 'rm -rf "$tmp_dir"' EXIT
+trap 'exit 130' INT TERM
 
 # The release date of the k8s.io/kubernetes version, for a reproducible buildDate.
 info_file="$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" |
@@ -177,7 +189,8 @@ go build -mod=readonly -p "$jobs" -trimpath -ldflags "$ldflags" \
 	-o "$tmp_dir/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
 etcd_version="$(go list -mod=readonly -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)"
 log "building etcd $etcd_version"
-go build -mod=readonly -p "$jobs" -trimpath -ldflags "-s -w" \
+go build -mod=readonly -p "$jobs" -trimpath \
+	-ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=module-$etcd_version" \
 	-o "$tmp_dir/etcd" ./cmd/etcd
 
 mkdir -p "$cache_dir"
