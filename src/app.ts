@@ -6,12 +6,16 @@ import type { IDEConvention } from "./domain/ide.ts";
 import { sleep } from "./kube/backoff.ts";
 import { InformerRegistry, type SourceFactory } from "./kube/informer-registry.ts";
 import { buildSchema } from "./schema/index.ts";
+import { type AuthSettings, requestAuthenticator } from "./server/auth/request-authenticator.ts";
 import { createHttpServer } from "./server/http-server.ts";
 import { checkReadiness } from "./server/readiness.ts";
+import type { QueryLimits } from "./server/use-query-limits.ts";
 import { createKubesubYoga } from "./server/yoga.ts";
 import { DaskStreams } from "./streams/dask-streams.ts";
 import { IdeStreams } from "./streams/ide-streams.ts";
-import { PodStreams, type StreamSettings } from "./streams/pod-streams.ts";
+import { PodStreams } from "./streams/pod-streams.ts";
+import type { StreamSettings } from "./streams/stream-settings.ts";
+import { SubscriptionLimits } from "./streams/subscription-limits.ts";
 import { ViewRegistry } from "./streams/view-registry.ts";
 
 export interface KubesubOptions {
@@ -29,6 +33,20 @@ export interface KubesubOptions {
   /** Upper bound of the backoff between failed lists or watches. */
   retryMaxMs: number;
   shutdownTimeoutMs: number;
+  auth: AuthSettings;
+  security: SecuritySettings;
+}
+
+export interface SecuritySettings {
+  /** Access of open streams is re-checked this often; 0: never. */
+  recheckIntervalMs: number;
+  maxSubscriptions: number;
+  maxSubscriptionsPerIdentity: number;
+  maxBodyBytes: number;
+  limits: QueryLimits;
+  graphiql: boolean;
+  introspection: boolean;
+  corsOrigins: string[];
 }
 
 export interface Kubesub {
@@ -59,18 +77,31 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     userLabel: options.userLabel,
     queueCapacity: options.queueSize,
     syncTimeoutMs: options.syncTimeoutMs,
+    recheckIntervalMs: options.security.recheckIntervalMs,
+    limits: new SubscriptionLimits({ perSubject: options.security.maxSubscriptionsPerIdentity, total: options.security.maxSubscriptions }),
     shutdown: shutdownController.signal,
     logger,
   };
-  const context = {
+  const services = {
     pods: new PodStreams(settings),
     ides: new IdeStreams(settings, new Set(options.ideConventions)),
     dask: new DaskStreams(settings),
   };
-  const yoga = createKubesubYoga({ schema: buildSchema(), context, logger });
+  const { security } = options;
+  const yoga = createKubesubYoga({
+    schema: buildSchema(),
+    services,
+    logger,
+    graphiql: security.graphiql,
+    introspection: security.introspection,
+    corsOrigins: security.corsOrigins,
+    limits: security.limits,
+  });
   const server = createHttpServer({
     yoga,
     readiness: () => checkReadiness({ registry, probeApiServer: options.probeApiServer }),
+    authenticate: requestAuthenticator(options.auth),
+    maxBodyBytes: security.maxBodyBytes,
   });
 
   let shuttingDown: Promise<void> | undefined;

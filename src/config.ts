@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import type { SecuritySettings } from "./app.ts";
 import type { IDEConvention } from "./domain/ide.ts";
 
 /**
@@ -27,7 +28,11 @@ const settings = {
     default: "kubesub-labels,kubeflow-notebook,jupyterhub",
     help: "IDE conventions to recognise, comma-separated: kubesub-labels, kubeflow-notebook, jupyterhub",
   },
-  "sync-timeout": { env: "KUBESUB_SYNC_TIMEOUT_MS", default: "30000", help: "Milliseconds a stream waits for its informer's first sync" },
+  "sync-timeout": {
+    env: "KUBESUB_SYNC_TIMEOUT_MS",
+    default: "30000",
+    help: "Milliseconds a stream or query waits for its informers to sync before it reports what it cannot read",
+  },
   "informer-linger": { env: "KUBESUB_INFORMER_LINGER_MS", default: "30000", help: "Milliseconds an informer outlives its last subscriber" },
   "watch-inactivity-timeout": {
     env: "KUBESUB_WATCH_INACTIVITY_TIMEOUT_MS",
@@ -45,15 +50,55 @@ const settings = {
     help: "Milliseconds to finish open streams on SIGTERM before closing connections",
   },
   "demo-interval": { env: "KUBESUB_DEMO_INTERVAL_MS", default: "2000", help: "Milliseconds between steps of the demo cluster's scenario" },
+  auth: {
+    env: "KUBESUB_AUTH",
+    default: "",
+    help: "kubernetes (bearer tokens checked by TokenReview, access by SubjectAccessReview) or none; default: kubernetes with a cluster, none with the demo",
+  },
+  "allow-unauthenticated-on-non-loopback": {
+    env: "KUBESUB_ALLOW_UNAUTHENTICATED_ON_NON_LOOPBACK",
+    default: "false",
+    help: "Let --auth none listen on an address other than loopback (everyone who can reach it sees everything kubesub can)",
+    boolean: true,
+  },
+  "access-recheck-interval": {
+    env: "KUBESUB_ACCESS_RECHECK_INTERVAL_MS",
+    default: "60000",
+    help: "Milliseconds between re-checks of an open stream's token and access; 0 turns them off",
+  },
+  "max-subscriptions": {
+    env: "KUBESUB_MAX_SUBSCRIPTIONS",
+    default: "20000",
+    help: "Open streams this process holds, for everyone together",
+  },
+  "max-subscriptions-per-identity": {
+    env: "KUBESUB_MAX_SUBSCRIPTIONS_PER_IDENTITY",
+    default: "100",
+    help: "Open streams one identity may hold",
+  },
+  "max-body-bytes": { env: "KUBESUB_MAX_BODY_BYTES", default: "65536", help: "Largest request body accepted" },
+  "max-depth": { env: "KUBESUB_MAX_DEPTH", default: "10", help: "Deepest selection an operation may have" },
+  "max-aliases": { env: "KUBESUB_MAX_ALIASES", default: "15", help: "Most aliases an operation may use" },
+  "max-tokens": { env: "KUBESUB_MAX_TOKENS", default: "2000", help: "Most tokens an operation's document may have" },
+  "max-cost": { env: "KUBESUB_MAX_COST", default: "5000", help: "Highest cost (graphql-armor's estimate) an operation may have" },
+  graphiql: { env: "KUBESUB_GRAPHIQL", default: "true", help: "Serve GraphiQL at /graphql (true or false)" },
+  introspection: { env: "KUBESUB_INTROSPECTION", default: "true", help: "Answer introspection queries (true or false)" },
+  "cors-origins": {
+    env: "KUBESUB_CORS_ORIGINS",
+    default: "",
+    help: "Origins allowed to call kubesub from a browser, comma-separated (https://ui.example.org); none by default",
+  },
 } as const;
 
 type SettingName = keyof typeof settings;
 
 const milliseconds = z.coerce.number().int().min(1);
+const count = z.coerce.number().int().min(1);
+const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const schema = z.object({
   host: z.string().min(1),
   port: z.coerce.number().int().min(0).max(65535),
-  demo: z.enum(["true", "false", "1", "0", ""]).transform((v) => v === "true" || v === "1"),
+  demo: bool,
   kubeconfig: z.string().transform((v) => (v === "" ? undefined : v)),
   "log-level": z.enum(["trace", "debug", "info", "warn", "error", "fatal"]),
   "user-label": z
@@ -73,6 +118,27 @@ const schema = z.object({
   "retry-max": milliseconds,
   "shutdown-timeout": milliseconds,
   "demo-interval": milliseconds,
+  auth: z.enum(["", "kubernetes", "none"]).transform((v) => (v === "" ? undefined : v)),
+  "allow-unauthenticated-on-non-loopback": bool,
+  "access-recheck-interval": z.coerce.number().int().min(0),
+  "max-subscriptions": count,
+  "max-subscriptions-per-identity": count,
+  "max-body-bytes": count,
+  "max-depth": count,
+  "max-aliases": z.coerce.number().int().min(0),
+  "max-tokens": count,
+  "max-cost": count,
+  graphiql: bool,
+  introspection: bool,
+  "cors-origins": z
+    .string()
+    .transform((v) =>
+      v
+        .split(",")
+        .map((o) => o.trim())
+        .filter((o) => o !== ""),
+    )
+    .pipe(z.array(z.url({ protocol: /^https?$/ }))),
 });
 
 export interface Config {
@@ -90,6 +156,10 @@ export interface Config {
   retryMaxMs: number;
   shutdownTimeoutMs: number;
   demoIntervalMs: number;
+  /** undefined: kubernetes with a cluster, none with the demo. */
+  auth: "kubernetes" | "none" | undefined;
+  allowUnauthenticatedOnNonLoopback: boolean;
+  security: SecuritySettings;
 }
 
 export class ConfigError extends Error {
@@ -119,7 +189,8 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   const raw: Record<string, string> = {};
   for (const [name, s] of Object.entries(settings)) {
     const flag = parsed.values[name];
-    raw[name] = flag !== undefined ? String(flag) : (env[s.env] ?? s.default);
+    // An empty variable counts as unset, as in most shells' ${VAR:-default}.
+    raw[name] = flag !== undefined ? String(flag) : env[s.env] || s.default;
   }
   const result = schema.safeParse(raw);
   if (!result.success) {
@@ -145,6 +216,18 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     retryMaxMs: v["retry-max"],
     shutdownTimeoutMs: v["shutdown-timeout"],
     demoIntervalMs: v["demo-interval"],
+    auth: v.auth,
+    allowUnauthenticatedOnNonLoopback: v["allow-unauthenticated-on-non-loopback"],
+    security: {
+      recheckIntervalMs: v["access-recheck-interval"],
+      maxSubscriptions: v["max-subscriptions"],
+      maxSubscriptionsPerIdentity: v["max-subscriptions-per-identity"],
+      maxBodyBytes: v["max-body-bytes"],
+      limits: { maxDepth: v["max-depth"], maxAliases: v["max-aliases"], maxTokens: v["max-tokens"], maxCost: v["max-cost"] },
+      graphiql: v.graphiql,
+      introspection: v.introspection,
+      corsOrigins: v["cors-origins"],
+    },
   };
 }
 

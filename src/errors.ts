@@ -18,3 +18,11 @@ export class SourceUnavailableError extends GraphQLError {
     this.name = "SourceUnavailableError";
   }
 }
+
+/** The caller may not read this. Names the resource and namespace; says nothing about what exists there. */
+export class ForbiddenError extends GraphQLError {
+  constructor(message: string) {
+    super(message, { extensions: { code: "FORBIDDEN" } });
+    this.name = "ForbiddenError";
+  }
+}

@@ -6,6 +6,13 @@ import { kubeApiSources } from "./kube/kube-api-source.ts";
 import { loadKubeConfig } from "./kube/kube-config.ts";
 import { MemoryCluster } from "./kube/memory-cluster.ts";
 import { createLogger } from "./logger.ts";
+import { TokenReviewAuthenticator } from "./server/auth/authenticator.ts";
+import { SubjectAccessReviewAuthorizer } from "./server/auth/authorizer.ts";
+import type { AuthSettings } from "./server/auth/request-authenticator.ts";
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\./.test(host);
+}
 
 // config -> cluster source -> server; signals and shutdown.
 
@@ -25,6 +32,35 @@ const kube = config.demo ? undefined : loadKubeConfig(config.kubeconfig);
 let sources: Parameters<typeof createKubesub>[0]["sources"];
 let probeApiServer: () => Promise<void>;
 let demo: DemoScenario | undefined;
+let auth: AuthSettings = { mode: "none" };
+const authMode = config.auth ?? (kube ? "kubernetes" : "none");
+if (authMode === "kubernetes") {
+  if (!kube) {
+    logger.fatal("--auth kubernetes needs a cluster to ask; the demo has none (use --auth none with --demo)");
+    process.exit(2);
+  }
+  auth = {
+    mode: "kubernetes",
+    authenticator: new TokenReviewAuthenticator(kube.kubeConfig),
+    authorizer: new SubjectAccessReviewAuthorizer(kube.kubeConfig),
+  };
+} else if (!isLoopback(config.host)) {
+  if (!config.allowUnauthenticatedOnNonLoopback) {
+    logger.fatal(
+      { host: config.host },
+      "refusing to serve without authentication on a non-loopback address; use --auth kubernetes, listen on 127.0.0.1, or pass --allow-unauthenticated-on-non-loopback",
+    );
+    process.exit(2);
+  }
+  logger.warn(
+    { host: config.host },
+    "AUTHENTICATION IS OFF on a non-loopback address: anyone who can reach this port sees everything kubesub's service account can read",
+  );
+}
+logger.info(
+  { auth: authMode },
+  authMode === "kubernetes" ? "callers need a bearer token; access is Kubernetes RBAC" : "authentication is off",
+);
 if (kube) {
   const server = kube.kubeConfig.getCurrentCluster()?.server;
   logger.info({ kubeconfig: kube.origin, server }, "watching the cluster from this kubeconfig");
@@ -46,7 +82,7 @@ if (kube) {
   probeApiServer = async () => {};
 }
 
-const app = createKubesub({ ...config, sources, probeApiServer, logger });
+const app = createKubesub({ ...config, sources, probeApiServer, logger, auth });
 const address = await app.listen(config.port, config.host);
 const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
 logger.info({ graphiql: `http://${host}:${address.port}/graphql` }, "kubesub is serving GraphQL and GraphiQL");

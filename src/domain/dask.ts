@@ -75,14 +75,20 @@ interface DaskObject extends KubeObject {
   status?: { phase?: string; jobStatus?: string; clusterName?: string; startTime?: string; endTime?: string; jobRunnerPodName?: string };
 }
 
-const phases: Record<string, DaskClusterPhase> = { Created: "CREATED", Pending: "PENDING", Running: "RUNNING", Error: "ERROR" };
-const jobStatuses: Record<string, DaskJobStatus> = {
-  JobCreated: "JOB_CREATED",
-  ClusterCreated: "CLUSTER_CREATED",
-  Running: "RUNNING",
-  Successful: "SUCCESSFUL",
-  Failed: "FAILED",
-};
+// Maps, not object literals: a status value such as "constructor" must map to UNKNOWN.
+const phases = new Map<string, DaskClusterPhase>([
+  ["Created", "CREATED"],
+  ["Pending", "PENDING"],
+  ["Running", "RUNNING"],
+  ["Error", "ERROR"],
+]);
+const jobStatuses = new Map<string, DaskJobStatus>([
+  ["JobCreated", "JOB_CREATED"],
+  ["ClusterCreated", "CLUSTER_CREATED"],
+  ["Running", "RUNNING"],
+  ["Successful", "SUCCESSFUL"],
+  ["Failed", "FAILED"],
+]);
 
 const replicasOf = (object: DaskObject) => object.spec?.worker?.replicas ?? 0;
 const workersOf = (pods: readonly Pod[]) => livePods(pods);
@@ -98,7 +104,7 @@ export function toDaskCluster(raw: KubeObject, pods: readonly { raw: KubeObject;
     name: raw.metadata?.name ?? "",
     project: raw.metadata?.namespace ?? "",
     user: raw.metadata?.labels?.[userLabel] ?? null,
-    phase: phases[object.status?.phase ?? ""] ?? "UNKNOWN",
+    phase: phases.get(object.status?.phase ?? "") ?? "UNKNOWN",
     desiredWorkers: replicasOf(object),
     workers: workers.length,
     readyWorkers: workers.filter((pod) => pod.ready).length,
@@ -148,7 +154,7 @@ export function toDaskJob(raw: KubeObject, runnerPod: Pod | undefined, userLabel
     name: raw.metadata?.name ?? "",
     project: raw.metadata?.namespace ?? "",
     user: raw.metadata?.labels?.[userLabel] ?? null,
-    status: jobStatuses[object.status?.jobStatus ?? ""] ?? "UNKNOWN",
+    status: jobStatuses.get(object.status?.jobStatus ?? "") ?? "UNKNOWN",
     cluster: object.status?.clusterName ?? null,
     startTime: isoTimestamp(object.status?.startTime),
     endTime: isoTimestamp(object.status?.endTime),

@@ -22,8 +22,17 @@ const stoppedAnnotation = "kubeflow-resource-stopped";
 // JupyterHub's KubeSpawner.
 const hubUserKey = "hub.jupyter.org/username";
 
-const kindByLabel: Record<string, IDEKind> = { jupyterlab: "JUPYTERLAB", rstudio: "RSTUDIO", vscode: "VSCODE" };
-const kindByServerType: Record<string, IDEKind> = { jupyter: "JUPYTERLAB", "group-one": "VSCODE", "group-two": "RSTUDIO" };
+// Maps, not object literals: a label or annotation value such as "constructor" must find nothing.
+const kindByLabel = new Map<string, IDEKind>([
+  ["jupyterlab", "JUPYTERLAB"],
+  ["rstudio", "RSTUDIO"],
+  ["vscode", "VSCODE"],
+]);
+const kindByServerType = new Map<string, IDEKind>([
+  ["jupyter", "JUPYTERLAB"],
+  ["group-one", "VSCODE"],
+  ["group-two", "RSTUDIO"],
+]);
 
 /** Container reasons after which an IDE will not become ready without someone's action. */
 const failureReasons = new Set([
@@ -65,7 +74,7 @@ export interface IdePodInput {
 export function ideKeyOfPod(raw: KubeObject, enabled: ReadonlySet<IDEConvention>): string | undefined {
   const labels = raw.metadata?.labels ?? {};
   const kind = labels[ideKindLabel];
-  if (enabled.has("KUBESUB_LABELS") && kind !== undefined && kindByLabel[kind]) {
+  if (enabled.has("KUBESUB_LABELS") && kind !== undefined && kindByLabel.has(kind)) {
     return `KUBESUB_LABELS/${labels[ideNameLabel] ?? raw.metadata?.name ?? ""}`;
   }
   const notebook = labels[notebookNameLabel];
@@ -100,14 +109,14 @@ export function toIde(
     case "KUBESUB_LABELS": {
       const first = pods[0];
       if (!first) return undefined;
-      kind = kindByLabel[first.raw.metadata?.labels?.[ideKindLabel] ?? ""];
+      kind = kindByLabel.get(first.raw.metadata?.labels?.[ideKindLabel] ?? "");
       user = first.pod.user;
       break;
     }
     case "KUBEFLOW_NOTEBOOK": {
       if (!notebook) return undefined;
       const annotations = notebook.metadata?.annotations ?? {};
-      kind = kindByServerType[annotations[serverTypeAnnotation] ?? "jupyter"];
+      kind = kindByServerType.get(annotations[serverTypeAnnotation] ?? "jupyter");
       user = notebook.metadata?.labels?.[userLabel] ?? annotations[creatorAnnotation] ?? null;
       stopped = annotations[stoppedAnnotation] !== undefined;
       versions.push(notebook.metadata?.resourceVersion ?? "");

@@ -27,6 +27,8 @@ export const StreamErrorCodeEnum = builder.enumType("StreamErrorCode", {
   values: {
     OVERFLOW: { description: "This client read too slowly and fell too far behind. Reconnect for a fresh initial state." },
     SHUTTING_DOWN: { description: "kubesub is shutting down. Reconnect; another replica or the restarted one will answer." },
+    FORBIDDEN: { description: "Your access to what this stream reads was revoked. Reconnecting will not help until it is granted again." },
+    UNAUTHENTICATED: { description: "Your token is no longer valid. Get a new one before reconnecting." },
   } satisfies Record<StreamErrorCode, object>,
 });
 

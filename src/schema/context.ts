@@ -1,9 +1,12 @@
+import type { StreamAccess } from "../streams/access.ts";
 import type { DaskStreams } from "../streams/dask-streams.ts";
 import type { IdeStreams } from "../streams/ide-streams.ts";
 import type { PodStreams } from "../streams/pod-streams.ts";
 
 /** What every resolver receives. Built per request by server/yoga.ts. */
 export interface Context {
+  /** The caller's access, established by the server before GraphQL runs. */
+  access: StreamAccess;
   pods: PodStreams;
   ides: IdeStreams;
   dask: DaskStreams;

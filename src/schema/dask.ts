@@ -99,19 +99,19 @@ builder.queryFields((t) => ({
   daskClusters: t.field({
     type: [DaskCluster],
     args: listArgs,
-    resolve: (_r, args, ctx) => ctx.dask.list<DaskClusterModel>("CLUSTERS", args),
+    resolve: (_r, args, ctx) => ctx.dask.list<DaskClusterModel>("CLUSTERS", args, ctx.access),
   }),
   daskWorkerGroups: t.field({
     type: [DaskWorkerGroup],
     args: listArgs,
-    resolve: (_r, args, ctx) => ctx.dask.list<DaskWorkerGroupModel>("WORKER_GROUPS", args),
+    resolve: (_r, args, ctx) => ctx.dask.list<DaskWorkerGroupModel>("WORKER_GROUPS", args, ctx.access),
   }),
   daskAutoscalers: t.field({
     type: [DaskAutoscaler],
     args: listArgs,
-    resolve: (_r, args, ctx) => ctx.dask.list<DaskAutoscalerModel>("AUTOSCALERS", args),
+    resolve: (_r, args, ctx) => ctx.dask.list<DaskAutoscalerModel>("AUTOSCALERS", args, ctx.access),
   }),
-  daskJobs: t.field({ type: [DaskJob], args: listArgs, resolve: (_r, args, ctx) => ctx.dask.list<DaskJobModel>("JOBS", args) }),
+  daskJobs: t.field({ type: [DaskJob], args: listArgs, resolve: (_r, args, ctx) => ctx.dask.list<DaskJobModel>("JOBS", args, ctx.access) }),
 }));
 
 builder.subscriptionField("daskEvents", (t) =>
@@ -122,7 +122,7 @@ builder.subscriptionField("daskEvents", (t) =>
       ...listArgs,
       resources: t.arg({ type: [DaskResource], description: "Which resources to stream; all by default." }),
     },
-    subscribe: (_root, args, ctx) => ctx.dask.events(args),
+    subscribe: (_root, args, ctx) => ctx.dask.events(args, ctx.access),
     resolve: (event) => event as never,
   }),
 );

@@ -63,7 +63,7 @@ builder.queryField("ides", (t) =>
     type: [IDE],
     description: "The IDEs of a project, from kubesub's caches.",
     args: ideArgs,
-    resolve: (_root, args, ctx) => ctx.ides.list(args),
+    resolve: (_root, args, ctx) => ctx.ides.list(args, ctx.access),
   }),
 );
 
@@ -72,7 +72,7 @@ builder.subscriptionField("ideEvents", (t) =>
     type: IDEEvent,
     description: "The IDEs of a project: each as IDEAdded, then InitialStateComplete, then every change.",
     args: ideArgs,
-    subscribe: (_root, args, ctx) => ctx.ides.events(args),
+    subscribe: (_root, args, ctx) => ctx.ides.events(args, ctx.access),
     resolve: (event) => event as never,
   }),
 );

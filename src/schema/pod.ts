@@ -71,7 +71,7 @@ builder.queryField("pods", (t) =>
     type: [Pod],
     description: "The pods of a project, from kubesub's informer cache.",
     args: podArgs,
-    resolve: (_root, args, ctx) => ctx.pods.list(args),
+    resolve: (_root, args, ctx) => ctx.pods.list(args, ctx.access),
   }),
 );
 
@@ -80,7 +80,7 @@ builder.subscriptionField("podEvents", (t) =>
     type: PodEvent,
     description: "The pods of a project: each matching pod as PodAdded, then InitialStateComplete, then every change.",
     args: podArgs,
-    subscribe: (_root, args, ctx) => ctx.pods.events(args),
+    subscribe: (_root, args, ctx) => ctx.pods.events(args, ctx.access),
     resolve: (event) => event as never,
   }),
 );

@@ -1,15 +1,30 @@
+import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
 import { useGraphQLSSE } from "@graphql-yoga/plugin-graphql-sse";
 import { GraphQLError, type GraphQLSchema } from "graphql";
-import { createYoga, type YogaServerInstance } from "graphql-yoga";
+import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
 import type { Context } from "../schema/context.ts";
+import type { StreamAccess } from "../streams/access.ts";
 import { useNoBuffering } from "./use-no-buffering.ts";
+import { type QueryLimits, useQueryLimits } from "./use-query-limits.ts";
+
+/** What the HTTP layer hands to yoga for each request. */
+export interface ServerContext extends Record<string, unknown> {
+  access: StreamAccess;
+}
 
 export interface YogaOptions {
   schema: GraphQLSchema;
-  context: Context;
+  services: Omit<Context, "access">;
   logger: Logger;
+  graphiql: boolean;
+  introspection: boolean;
+  /** Origins allowed by CORS; empty: no cross-origin access. */
+  corsOrigins: string[];
+  limits: QueryLimits;
 }
+
+export type KubesubYoga = YogaServerInstance<ServerContext, Context>;
 
 const exampleOperation = `# Every change to alice's pods in team-a, live.
 subscription AlicePods {
@@ -31,14 +46,25 @@ subscription AlicePods {
  * Errors: GraphQLErrors (each with extensions.code) reach the client as they are; anything else is
  * logged once here and replaced by "Unexpected error." with code INTERNAL_SERVER_ERROR.
  */
-export function createKubesubYoga(options: YogaOptions): YogaServerInstance<Record<string, unknown>, Context> {
+export function createKubesubYoga(options: YogaOptions): KubesubYoga {
   const { logger } = options;
-  return createYoga<Record<string, unknown>, Context>({
+  const plugins: Plugin[] = [useGraphQLSSE({ endpoint: "/graphql/stream" }), useNoBuffering(), ...useQueryLimits(options.limits)];
+  if (!options.introspection) plugins.push(useDisableIntrospection());
+  return createYoga<ServerContext, Context>({
     schema: options.schema,
-    context: () => options.context,
+    context: ({ access }) => ({ ...options.services, access }),
     graphqlEndpoint: "/graphql",
     landingPage: false,
-    graphiql: { title: "kubesub", subscriptionsProtocol: "SSE", defaultQuery: exampleOperation },
+    graphiql: options.graphiql ? { title: "kubesub", subscriptionsProtocol: "SSE", defaultQuery: exampleOperation } : false,
+    cors:
+      options.corsOrigins.length > 0
+        ? {
+            origin: options.corsOrigins,
+            credentials: true,
+            allowedHeaders: ["authorization", "content-type", "accept"],
+            methods: ["GET", "POST"],
+          }
+        : false,
     maskedErrors: {
       maskError(error, message) {
         const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
@@ -53,6 +79,6 @@ export function createKubesubYoga(options: YogaOptions): YogaServerInstance<Reco
       warn: (...args) => logger.warn(args.map(String).join(" ")),
       error: (...args) => logger.error(args.map(String).join(" ")),
     },
-    plugins: [useGraphQLSSE({ endpoint: "/graphql/stream" }), useNoBuffering()],
+    plugins,
   });
 }

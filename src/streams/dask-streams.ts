@@ -16,11 +16,13 @@ import { validateObjectName, validateProject } from "../domain/validation.ts";
 import { BadUserInputError } from "../errors.ts";
 import { daskAutoscalerResource, daskClusterResource, daskJobResource, daskWorkerGroupResource, podResource } from "../kube/resources.ts";
 import type { KubeObject, ResourceType } from "../kube/types.ts";
+import type { StreamAccess } from "./access.ts";
 import { listView } from "./list-view.ts";
+import { openStream, type StreamPart } from "./open-stream.ts";
 import { PodJoin } from "./pod-join.ts";
-import { type StreamSettings, validateUser } from "./pod-streams.ts";
+import { validateUser } from "./pod-streams.ts";
 import type { StreamEvent } from "./stream-event.ts";
-import { type Subscription, viewEvents } from "./view-events.ts";
+import type { StreamSettings } from "./stream-settings.ts";
 import type { ViewDefinition } from "./view-registry.ts";
 
 export type DaskResource = "CLUSTERS" | "WORKER_GROUPS" | "AUTOSCALERS" | "JOBS";
@@ -154,22 +156,21 @@ export class DaskStreams {
     this.definitions = daskViews(settings.userLabel);
   }
 
-  events(query: DaskQuery): AsyncIterableIterator<StreamEvent<DaskModel>> {
+  async events(query: DaskQuery, access: StreamAccess): Promise<AsyncIterableIterator<StreamEvent<DaskModel>>> {
     const { namespace, resources, matches } = compile(query);
-    const subscriptions = resources.map(
-      (resource): Subscription<DaskModel> => ({
-        lease: this.settings.views.acquire(this.definitions[resource], namespace),
-        kind: kinds[resource],
-        matches,
-        resourceVersion: (model) => model.resourceVersion,
-      }),
-    );
-    return viewEvents(subscriptions as Subscription<unknown>[], this.settings) as AsyncIterableIterator<StreamEvent<DaskModel>>;
+    const parts = resources.map((resource) => this.part(resource, matches));
+    return (await openStream(this.settings, access, namespace, parts as StreamPart<unknown>[])) as AsyncIterableIterator<
+      StreamEvent<DaskModel>
+    >;
   }
 
-  list<M extends DaskModel>(resource: DaskResource, query: Omit<DaskQuery, "resources">): Promise<M[]> {
+  list<M extends DaskModel>(resource: DaskResource, query: Omit<DaskQuery, "resources">, access: StreamAccess): Promise<M[]> {
     const { namespace, matches } = compile(query);
-    return listView(this.settings, this.definitions[resource], namespace, matches) as Promise<M[]>;
+    return listView(this.settings, access, namespace, this.part(resource, matches)) as Promise<M[]>;
+  }
+
+  private part(resource: DaskResource, matches: (model: DaskModel) => boolean): StreamPart<DaskModel> {
+    return { definition: this.definitions[resource], kind: kinds[resource], matches, resourceVersion: (model) => model.resourceVersion };
   }
 }
 

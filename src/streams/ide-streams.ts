@@ -1,11 +1,13 @@
 import { type IDE, type IDEConvention, type IDEKind, ideChangedFields, ideKeyOfPod, notebookKey, toIde } from "../domain/ide.ts";
 import { validateObjectName, validateProject } from "../domain/validation.ts";
 import { notebookResource, podResource } from "../kube/resources.ts";
+import type { StreamAccess } from "./access.ts";
 import { listView } from "./list-view.ts";
+import { openStream, type StreamPart } from "./open-stream.ts";
 import { PodJoin } from "./pod-join.ts";
-import { type StreamSettings, validateUser } from "./pod-streams.ts";
+import { validateUser } from "./pod-streams.ts";
 import type { StreamEvent } from "./stream-event.ts";
-import { type Subscription, viewEvents } from "./view-events.ts";
+import type { StreamSettings } from "./stream-settings.ts";
 import type { ViewDefinition } from "./view-registry.ts";
 
 export interface IdeQuery {
@@ -47,34 +49,33 @@ export class IdeStreams {
     this.definition = ideView(settings.userLabel, conventions);
   }
 
-  events(query: IdeQuery): AsyncIterableIterator<StreamEvent<IDE>> {
-    const { namespace, matches } = compile(query);
-    const subscription: Subscription<IDE> = {
-      lease: this.settings.views.acquire(this.definition, namespace),
-      kind: "IDE",
-      matches,
-      resourceVersion: (ide) => ide.resourceVersion,
-    };
-    return viewEvents([subscription as Subscription<unknown>], this.settings) as AsyncIterableIterator<StreamEvent<IDE>>;
+  async events(query: IdeQuery, access: StreamAccess): Promise<AsyncIterableIterator<StreamEvent<IDE>>> {
+    const { namespace, part } = this.compile(query);
+    return (await openStream(this.settings, access, namespace, [part as StreamPart<unknown>])) as AsyncIterableIterator<StreamEvent<IDE>>;
   }
 
   /** Pod-based IDEs are listed even when the Notebook CRD is missing; without pods there is no answer. */
-  list(query: IdeQuery): Promise<IDE[]> {
-    const { namespace, matches } = compile(query);
-    return listView(this.settings, this.definition, namespace, matches, (missing) => missing.resource === "pods");
+  list(query: IdeQuery, access: StreamAccess): Promise<IDE[]> {
+    const { namespace, part } = this.compile(query);
+    return listView(this.settings, access, namespace, part, (missing) => missing.resource === "pods");
   }
-}
 
-function compile(query: IdeQuery): { namespace: string; matches: (ide: IDE) => boolean } {
-  const namespace = validateProject(query.project);
-  const user = validateUser(query.user);
-  const target = query.target == null ? undefined : validateObjectName(query.target, "target");
-  const kind = query.kind ?? undefined;
-  return {
-    namespace,
-    matches: (ide) =>
-      (user === undefined || ide.user === user) &&
-      (kind === undefined || ide.kind === kind) &&
-      (target === undefined || ide.name === target),
-  };
+  private compile(query: IdeQuery): { namespace: string; part: StreamPart<IDE> } {
+    const namespace = validateProject(query.project);
+    const user = validateUser(query.user);
+    const target = query.target == null ? undefined : validateObjectName(query.target, "target");
+    const kind = query.kind ?? undefined;
+    return {
+      namespace,
+      part: {
+        definition: this.definition,
+        kind: "IDE",
+        matches: (ide) =>
+          (user === undefined || ide.user === user) &&
+          (kind === undefined || ide.kind === kind) &&
+          (target === undefined || ide.name === target),
+        resourceVersion: (ide) => ide.resourceVersion,
+      },
+    };
+  }
 }

@@ -1,26 +1,28 @@
 import { SourceUnavailableError } from "../errors.ts";
-import type { StreamSettings } from "./pod-streams.ts";
+import type { StreamAccess } from "./access.ts";
+import { accessCheck, type StreamPart } from "./open-stream.ts";
+import type { StreamSettings } from "./stream-settings.ts";
 import type { UnavailableSource } from "./view.ts";
-import type { ViewDefinition } from "./view-registry.ts";
 
 /**
- * Answers a query from a shared view: waits (up to the sync timeout) for its sources, then filters
- * the current models. A missing source that the answer needs is a SOURCE_UNAVAILABLE error naming it;
- * one it can do without (isRequired false) only narrows the answer.
+ * Answers a query from a shared view: authorizes the caller, waits (up to the sync timeout) for
+ * the view's sources, then filters the current models. A missing source that the answer needs is a
+ * SOURCE_UNAVAILABLE error naming it; one it can do without (isRequired false) only narrows it.
  */
 export async function listView<M>(
   settings: StreamSettings,
-  definition: ViewDefinition<M>,
+  access: StreamAccess,
   namespace: string,
-  matches: (model: M) => boolean,
+  part: StreamPart<M>,
   isRequired: (source: UnavailableSource) => boolean = () => true,
 ): Promise<M[]> {
-  const lease = settings.views.acquire(definition, namespace);
+  await access.authorize(accessCheck([part as StreamPart<unknown>], namespace));
+  const lease = settings.views.acquire(part.definition, namespace);
   try {
     await lease.view.settle(AbortSignal.timeout(settings.syncTimeoutMs));
     const missing = lease.view.unavailable().find(isRequired);
     if (missing) throw new SourceUnavailableError(missing.message);
-    return lease.view.list().filter(matches);
+    return lease.view.list().filter(part.matches);
   } finally {
     lease.release();
   }

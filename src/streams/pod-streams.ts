@@ -1,4 +1,3 @@
-import type { Logger } from "pino";
 import { changedFields } from "../domain/changed-fields.ts";
 import { compileSelector, type LabelSelector, matchesSelector } from "../domain/label-selector.ts";
 import { type KubePod, labelsOf, type Pod, toPod } from "../domain/pod.ts";
@@ -6,26 +5,17 @@ import { validateLabelValue, validateProject } from "../domain/validation.ts";
 import { BadUserInputError } from "../errors.ts";
 import { podResource } from "../kube/resources.ts";
 import { objectKey } from "../kube/types.ts";
+import type { StreamAccess } from "./access.ts";
 import { listView } from "./list-view.ts";
+import { openStream, type StreamPart } from "./open-stream.ts";
 import type { StreamEvent } from "./stream-event.ts";
-import { type Subscription, viewEvents } from "./view-events.ts";
-import type { ViewDefinition, ViewRegistry } from "./view-registry.ts";
+import type { StreamSettings } from "./stream-settings.ts";
+import type { ViewDefinition } from "./view-registry.ts";
 
 export interface PodQuery {
   project: string;
   user?: string | null;
   selector?: LabelSelector | null;
-}
-
-/** What every domain's streams need. */
-export interface StreamSettings {
-  views: ViewRegistry;
-  /** Label (on pods and custom resources) that names the owning user. */
-  userLabel: string;
-  queueCapacity: number;
-  syncTimeoutMs: number;
-  shutdown: AbortSignal;
-  logger?: Logger;
 }
 
 /** The pods of a namespace, projected once per pod version for every subscriber. */
@@ -61,28 +51,30 @@ export class PodStreams {
     this.definition = podView(settings.userLabel);
   }
 
-  /** Throws BadUserInputError, synchronously, before anything is watched. */
-  events(query: PodQuery): AsyncIterableIterator<StreamEvent<Pod>> {
-    const { namespace, matches } = this.compile(query);
-    const subscription: Subscription<Pod> = {
-      lease: this.settings.views.acquire(this.definition, namespace),
-      kind: "Pod",
-      matches,
-      resourceVersion: (pod) => pod.resourceVersion,
-    };
-    return viewEvents([subscription as Subscription<unknown>], this.settings) as AsyncIterableIterator<StreamEvent<Pod>>;
+  /** Rejects with BAD_USER_INPUT before anything is checked or watched, then FORBIDDEN if so. */
+  async events(query: PodQuery, access: StreamAccess): Promise<AsyncIterableIterator<StreamEvent<Pod>>> {
+    const { namespace, part } = this.compile(query);
+    return (await openStream(this.settings, access, namespace, [part as StreamPart<unknown>])) as AsyncIterableIterator<StreamEvent<Pod>>;
   }
 
   /** The matching pods, from the shared view (started and synced on demand). */
-  list(query: PodQuery): Promise<Pod[]> {
-    const { namespace, matches } = this.compile(query);
-    return listView(this.settings, this.definition, namespace, matches);
+  list(query: PodQuery, access: StreamAccess): Promise<Pod[]> {
+    const { namespace, part } = this.compile(query);
+    return listView(this.settings, access, namespace, part);
   }
 
-  private compile(query: PodQuery): { namespace: string; matches: (pod: Pod) => boolean } {
+  private compile(query: PodQuery): { namespace: string; part: StreamPart<Pod> } {
     const namespace = validateProject(query.project);
     const requirements = compileSelector(query.selector);
     const user = validateUser(query.user);
-    return { namespace, matches: (pod) => (user === undefined || pod.user === user) && matchesSelector(labelsOf(pod), requirements) };
+    return {
+      namespace,
+      part: {
+        definition: this.definition,
+        kind: "Pod",
+        matches: (pod) => (user === undefined || pod.user === user) && matchesSelector(labelsOf(pod), requirements),
+        resourceVersion: (pod) => pod.resourceVersion,
+      },
+    };
   }
 }

@@ -13,7 +13,11 @@ export type StreamErrorCode =
   /** The subscriber read too slowly and its queue filled up; reconnect for a fresh initial state. */
   | "OVERFLOW"
   /** kubesub is shutting down; reconnect to another replica or after the restart. */
-  | "SHUTTING_DOWN";
+  | "SHUTTING_DOWN"
+  /** The caller's access to what the stream reads was revoked. Do not reconnect in a loop. */
+  | "FORBIDDEN"
+  /** The caller's token stopped being valid. Get a new one before reconnecting. */
+  | "UNAUTHENTICATED";
 
 interface Stamped {
   /** resourceVersion of the object (or, for the marker, the highest its sources have seen). */

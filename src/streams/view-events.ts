@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { Denial } from "./access.ts";
 import type { StreamErrorCode, StreamEvent } from "./stream-event.ts";
 import { SubscriberQueue } from "./subscriber-queue.ts";
 import type { ModelDelta, View } from "./view.ts";
@@ -21,6 +22,10 @@ export interface ViewEventsOptions {
   syncTimeoutMs: number;
   /** Aborted when kubesub shuts down: the stream ends with SHUTTING_DOWN. */
   shutdown: AbortSignal;
+  /** Asked every intervalMs while the stream lives; a Denial ends it with FORBIDDEN or UNAUTHENTICATED. */
+  guard?: { intervalMs: number; check: () => Promise<Denial | undefined> };
+  /** Runs once when the stream ends, whichever way. */
+  onClose?: () => void;
   logger?: Logger;
   /** Time source for observedAt. Default: new Date(). */
   now?: () => Date;
@@ -42,23 +47,46 @@ export function viewEvents(
   const now = options.now ?? (() => new Date());
   const stop = new AbortController();
   const detach: (() => void)[] = [];
+  let guardTimer: NodeJS.Timeout | undefined;
 
   const queue = new SubscriberQueue<StreamEvent<unknown>>({
     capacity: options.queueCapacity,
     onClose: () => {
       stop.abort();
+      clearInterval(guardTimer);
       for (const d of detach) d();
       options.shutdown.removeEventListener("abort", onShutdown);
       for (const s of subscriptions) s.lease.release();
+      options.onClose?.();
     },
   });
-  const errorEvent = (code: StreamErrorCode, message: string): StreamEvent<unknown> => ({
+  const errorEvent = (code: StreamErrorCode, message: string, retryable = true): StreamEvent<unknown> => ({
     type: "error",
     code,
     message,
-    retryable: true,
+    retryable,
     observedAt: now().toISOString(),
   });
+  const { guard } = options;
+  if (guard) {
+    let checking = false;
+    guardTimer = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      guard
+        .check()
+        .then(
+          (denial) => {
+            if (denial) queue.fail(errorEvent(denial.code, denial.message, false));
+          },
+          (error: unknown) => options.logger?.warn({ err: error }, "access re-check failed; keeping the stream until the next one"),
+        )
+        .finally(() => {
+          checking = false;
+        });
+    }, guard.intervalMs);
+    guardTimer.unref();
+  }
   const onShutdown = () => queue.end(errorEvent("SHUTTING_DOWN", "kubesub is shutting down; reconnect"));
   options.shutdown.addEventListener("abort", onShutdown, { once: true });
   if (options.shutdown.aborted) onShutdown();

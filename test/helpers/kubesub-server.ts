@@ -26,6 +26,17 @@ export async function startKubesub(sources: SourceFactory, overrides: Partial<Ku
     informerLingerMs: 60_000,
     watchInactivityTimeoutMs: 90_000,
     retryMaxMs: 1_000,
+    auth: { mode: "none" },
+    security: {
+      recheckIntervalMs: 0,
+      maxSubscriptions: 20_000,
+      maxSubscriptionsPerIdentity: 1_000,
+      maxBodyBytes: 65_536,
+      limits: { maxDepth: 10, maxAliases: 15, maxTokens: 2_000, maxCost: 5_000 },
+      graphiql: true,
+      introspection: true,
+      corsOrigins: [],
+    },
     shutdownTimeoutMs: 2_000,
     ...overrides,
   });

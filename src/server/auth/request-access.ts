@@ -1,0 +1,57 @@
+import { ForbiddenError } from "../../errors.ts";
+import { resourceName } from "../../kube/types.ts";
+import type { AccessCheck, Denial, StreamAccess } from "../../streams/access.ts";
+import type { Authenticator } from "./authenticator.ts";
+import type { Authorizer } from "./authorizer.ts";
+import type { Identity } from "./identity.ts";
+
+const verbs = ["list", "watch"] as const;
+
+/**
+ * One caller's access, for the life of its request and of the streams it opens. The token is kept
+ * in memory only to re-validate it on re-checks.
+ */
+export class RequestAccess implements StreamAccess {
+  readonly subject: string;
+  private readonly identity: Identity;
+  private readonly token: string | undefined;
+  private readonly authenticator: Authenticator | undefined;
+  private readonly authorizer: Authorizer | undefined;
+
+  /** Without an authorizer every request is allowed (--auth none). */
+  constructor(identity: Identity, options: { token?: string; authenticator?: Authenticator; authorizer?: Authorizer } = {}) {
+    this.identity = identity;
+    this.subject = identity.username;
+    this.token = options.token;
+    this.authenticator = options.authenticator;
+    this.authorizer = options.authorizer;
+  }
+
+  async authorize(check: AccessCheck): Promise<void> {
+    const refused = await this.firstRefusal(this.identity, check);
+    if (refused) throw new ForbiddenError(refused);
+  }
+
+  async recheck(check: AccessCheck): Promise<Denial | undefined> {
+    let identity = this.identity;
+    if (this.authenticator && this.token !== undefined) {
+      const current = await this.authenticator.authenticate(this.token);
+      if (!current) return { code: "UNAUTHENTICATED", message: "your token is no longer valid; sign in again before reconnecting" };
+      identity = current;
+    }
+    const refused = await this.firstRefusal(identity, check);
+    return refused ? { code: "FORBIDDEN", message: `access revoked: ${refused}` } : undefined;
+  }
+
+  /** A message naming the first resource and verb refused, or undefined when all are allowed. */
+  private async firstRefusal(identity: Identity, { resources, namespace }: AccessCheck): Promise<string | undefined> {
+    const authorizer = this.authorizer;
+    if (!authorizer) return undefined;
+    const requests = resources.flatMap((type) => verbs.map((verb) => ({ verb, type, namespace })));
+    const decisions = await Promise.all(requests.map((request) => authorizer.authorize(identity, request)));
+    const index = decisions.findIndex((d) => !d.allowed);
+    if (index === -1) return undefined;
+    const { verb, type } = requests[index] as (typeof requests)[number];
+    return `${identity.username} may not ${verb} ${resourceName(type)} in namespace ${namespace}`;
+  }
+}

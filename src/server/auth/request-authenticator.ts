@@ -1,0 +1,29 @@
+import type { IncomingMessage } from "node:http";
+import type { RequestAuthenticator } from "../http-server.ts";
+import type { Authenticator } from "./authenticator.ts";
+import type { Authorizer } from "./authorizer.ts";
+import { anonymousIdentity } from "./identity.ts";
+import { RequestAccess } from "./request-access.ts";
+
+/** --auth: how callers are identified. */
+export type AuthSettings = { mode: "none" } | { mode: "kubernetes"; authenticator: Authenticator; authorizer: Authorizer };
+
+/** The bearer token of a request, or undefined when there is none or it is malformed. */
+export function bearerToken(request: IncomingMessage): string | undefined {
+  const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/.exec(request.headers.authorization ?? "");
+  return match?.[1];
+}
+
+export function requestAuthenticator(auth: AuthSettings): RequestAuthenticator {
+  if (auth.mode === "none") {
+    const everyone = new RequestAccess(anonymousIdentity);
+    return () => Promise.resolve(everyone);
+  }
+  const { authenticator, authorizer } = auth;
+  return async (request) => {
+    const token = bearerToken(request);
+    if (token === undefined) return undefined;
+    const identity = await authenticator.authenticate(token);
+    return identity && new RequestAccess(identity, { token, authenticator, authorizer });
+  };
+}

@@ -1,0 +1,26 @@
+import type { ResourceType } from "../kube/types.ts";
+
+/** What a stream or query reads: list and watch of these resources in this namespace. */
+export interface AccessCheck {
+  resources: ResourceType[];
+  namespace: string;
+}
+
+/** Why a caller may no longer read what its stream reads. */
+export interface Denial {
+  code: "FORBIDDEN" | "UNAUTHENTICATED";
+  message: string;
+}
+
+/**
+ * The caller's access, as the server established it (see server/auth). The streams layer asks it
+ * before opening anything and, for as long as a stream lives, again every recheck interval.
+ */
+export interface StreamAccess {
+  /** Who is asking, for per-identity limits and logs. Never a credential. */
+  readonly subject: string;
+  /** Resolves when every resource may be listed and watched; throws a FORBIDDEN GraphQL error otherwise. */
+  authorize(check: AccessCheck): Promise<void>;
+  /** undefined while access holds; a Denial once the token stopped being valid or access was revoked. */
+  recheck(check: AccessCheck): Promise<Denial | undefined>;
+}

@@ -1,0 +1,49 @@
+import { GraphQLError } from "graphql";
+
+export interface SubscriptionLimitsOptions {
+  /** Open streams one identity may hold. */
+  perSubject: number;
+  /** Open streams this process holds for everyone together. */
+  total: number;
+}
+
+/** Counts open streams per identity and in all; acquire() refuses past either limit. */
+export class SubscriptionLimits {
+  private readonly options: SubscriptionLimitsOptions;
+  private readonly bySubject = new Map<string, number>();
+  private open = 0;
+
+  constructor(options: SubscriptionLimitsOptions) {
+    this.options = options;
+  }
+
+  get total(): number {
+    return this.open;
+  }
+
+  /** Returns the idempotent release function, or throws TOO_MANY_SUBSCRIPTIONS. */
+  acquire(subject: string): () => void {
+    const held = this.bySubject.get(subject) ?? 0;
+    if (held >= this.options.perSubject) {
+      throw new GraphQLError(`you already hold ${held} subscriptions, the most one identity may hold; close some first`, {
+        extensions: { code: "TOO_MANY_SUBSCRIPTIONS", limit: this.options.perSubject },
+      });
+    }
+    if (this.open >= this.options.total) {
+      throw new GraphQLError("this kubesub replica holds as many subscriptions as it may; retry later or on another replica", {
+        extensions: { code: "TOO_MANY_SUBSCRIPTIONS", limit: this.options.total },
+      });
+    }
+    this.bySubject.set(subject, held + 1);
+    this.open += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.open -= 1;
+      const now = (this.bySubject.get(subject) ?? 1) - 1;
+      if (now === 0) this.bySubject.delete(subject);
+      else this.bySubject.set(subject, now);
+    };
+  }
+}
