@@ -1,0 +1,238 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { type Config, ConfigError, helpText, loadConfig } from "../../src/config.ts";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** loadConfig that must return a Config (not the --help undefined). */
+function load(argv: string[], env: Record<string, string> = {}): Config {
+  const config = loadConfig(argv, env);
+  if (!config) throw new Error("expected a config, got --help");
+  return config;
+}
+
+function configError(argv: string[], env: Record<string, string> = {}): ConfigError {
+  try {
+    loadConfig(argv, env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("loadConfig", () => {
+  it("has documented defaults with no flags and an empty environment", () => {
+    expect(load([], {})).toEqual({
+      host: "127.0.0.1",
+      port: 4000,
+      demo: false,
+      kubeconfig: undefined,
+      logLevel: "info",
+      userLabel: "kubesub.io/user",
+      ideConventions: ["KUBESUB_LABELS", "KUBEFLOW_NOTEBOOK", "JUPYTERHUB"],
+      queueSize: 1000,
+      syncTimeoutMs: 30_000,
+      informerLingerMs: 30_000,
+      watchInactivityTimeoutMs: 90_000,
+      retryMaxMs: 30_000,
+      shutdownTimeoutMs: 10_000,
+      demoIntervalMs: 2_000,
+      auth: undefined,
+      allowUnauthenticatedOnNonLoopback: false,
+      security: {
+        recheckIntervalMs: 60_000,
+        maxSubscriptions: 20_000,
+        maxSubscriptionsPerIdentity: 100,
+        maxBodyBytes: 65_536,
+        limits: { maxDepth: 10, maxAliases: 15, maxTokens: 2_000, maxCost: 5_000 },
+        graphiql: true,
+        introspection: true,
+        corsOrigins: [],
+      },
+    } satisfies Config);
+  });
+
+  it("takes an empty environment variable as unset", () => {
+    expect(load([], { KUBESUB_PORT: "", KUBESUB_INFORMER_LINGER_MS: "" })).toMatchObject({ port: 4000, informerLingerMs: 30_000 });
+  });
+
+  it.each([
+    {
+      argv: ["--auth", "none", "--cors-origins", "https://ui.example.org, http://localhost:5173"],
+      auth: "none",
+      origins: ["https://ui.example.org", "http://localhost:5173"],
+    },
+    { argv: ["--auth", "kubernetes"], auth: "kubernetes", origins: [] },
+  ])("reads --auth and --cors-origins from $argv", ({ argv, auth, origins }) => {
+    const config = load(argv, {});
+    expect(config.auth).toBe(auth);
+    expect(config.security.corsOrigins).toEqual(origins);
+  });
+
+  it.each([
+    { argv: ["--auth", "basic"], variable: "KUBESUB_AUTH" },
+    { argv: ["--cors-origins", "*"], variable: "KUBESUB_CORS_ORIGINS" },
+    { argv: ["--graphiql", "maybe"], variable: "KUBESUB_GRAPHIQL" },
+  ])("refuses $argv, naming $variable", ({ argv, variable }) => {
+    expect(configError(argv, {}).message).toContain(variable);
+  });
+
+  it("does not read process.env when given an environment", () => {
+    vi.stubEnv("KUBESUB_PORT", "9999");
+    expect(load([], {}).port).toBe(4000);
+    vi.unstubAllEnvs();
+  });
+
+  it.each<{ setting: keyof Config; flag: string; env: string; flagValue: string; envValue: string; fromFlag: unknown; fromEnv: unknown }>([
+    { setting: "host", flag: "--host", env: "KUBESUB_HOST", flagValue: "0.0.0.0", envValue: "::1", fromFlag: "0.0.0.0", fromEnv: "::1" },
+    { setting: "port", flag: "--port", env: "KUBESUB_PORT", flagValue: "8080", envValue: "9090", fromFlag: 8080, fromEnv: 9090 },
+    {
+      setting: "logLevel",
+      flag: "--log-level",
+      env: "KUBESUB_LOG_LEVEL",
+      flagValue: "debug",
+      envValue: "warn",
+      fromFlag: "debug",
+      fromEnv: "warn",
+    },
+    {
+      setting: "userLabel",
+      flag: "--user-label",
+      env: "KUBESUB_USER_LABEL",
+      flagValue: "example.org/owner",
+      envValue: "owner",
+      fromFlag: "example.org/owner",
+      fromEnv: "owner",
+    },
+    { setting: "queueSize", flag: "--queue-size", env: "KUBESUB_QUEUE_SIZE", flagValue: "5", envValue: "7", fromFlag: 5, fromEnv: 7 },
+    {
+      setting: "kubeconfig",
+      flag: "--kubeconfig",
+      env: "KUBECONFIG",
+      flagValue: "/etc/kube/a",
+      envValue: "/etc/kube/b",
+      fromFlag: "/etc/kube/a",
+      fromEnv: "/etc/kube/b",
+    },
+    {
+      setting: "informerLingerMs",
+      flag: "--informer-linger",
+      env: "KUBESUB_INFORMER_LINGER_MS",
+      flagValue: "0",
+      envValue: "5000",
+      fromFlag: 0,
+      fromEnv: 5000,
+    },
+    {
+      setting: "ideConventions",
+      flag: "--ide-conventions",
+      env: "KUBESUB_IDE_CONVENTIONS",
+      flagValue: "jupyterhub",
+      envValue: "kubesub-labels, Kubeflow-Notebook",
+      fromFlag: ["JUPYTERHUB"],
+      fromEnv: ["KUBESUB_LABELS", "KUBEFLOW_NOTEBOOK"],
+    },
+    {
+      setting: "retryMaxMs",
+      flag: "--retry-max",
+      env: "KUBESUB_RETRY_MAX_MS",
+      flagValue: "5000",
+      envValue: "60000",
+      fromFlag: 5_000,
+      fromEnv: 60_000,
+    },
+    {
+      setting: "watchInactivityTimeoutMs",
+      flag: "--watch-inactivity-timeout",
+      env: "KUBESUB_WATCH_INACTIVITY_TIMEOUT_MS",
+      flagValue: "120000",
+      envValue: "60000",
+      fromFlag: 120_000,
+      fromEnv: 60_000,
+    },
+  ])("$flag beats $env, which beats the default", ({ setting, flag, env, flagValue, envValue, fromFlag, fromEnv }) => {
+    expect(load([flag, flagValue], { [env]: envValue })[setting]).toEqual(fromFlag);
+    expect(load([`${flag}=${flagValue}`], { [env]: envValue })[setting]).toEqual(fromFlag);
+    expect(load([], { [env]: envValue })[setting]).toEqual(fromEnv);
+  });
+
+  it.each<{ argv: string[]; env: Record<string, string>; expected: boolean }>([
+    { argv: ["--demo"], env: {}, expected: true },
+    { argv: [], env: { KUBESUB_DEMO: "true" }, expected: true },
+    { argv: [], env: { KUBESUB_DEMO: "1" }, expected: true },
+    { argv: [], env: { KUBESUB_DEMO: "0" }, expected: false },
+    { argv: [], env: { KUBESUB_DEMO: "" }, expected: false },
+    { argv: ["--demo"], env: { KUBESUB_DEMO: "false" }, expected: true },
+  ])("demo: $argv with $env is $expected", ({ argv, env, expected }) => {
+    expect(load(argv, env).demo).toBe(expected);
+  });
+
+  it("treats an empty KUBECONFIG as unset", () => {
+    expect(load([], { KUBECONFIG: "" }).kubeconfig).toBeUndefined();
+  });
+
+  it.each<{ argv: string[]; env: Record<string, string>; flag: string; variable: string; value: string }>([
+    { argv: ["--port", "70000"], env: {}, flag: "--port", variable: "KUBESUB_PORT", value: "70000" },
+    { argv: ["--port", "http"], env: {}, flag: "--port", variable: "KUBESUB_PORT", value: "http" },
+    { argv: [], env: { KUBESUB_PORT: "-1" }, flag: "--port", variable: "KUBESUB_PORT", value: "-1" },
+    { argv: ["--log-level", "verbose"], env: {}, flag: "--log-level", variable: "KUBESUB_LOG_LEVEL", value: "verbose" },
+    { argv: [], env: { KUBESUB_DEMO: "yes" }, flag: "--demo", variable: "KUBESUB_DEMO", value: "yes" },
+    { argv: ["--user-label", "a b"], env: {}, flag: "--user-label", variable: "KUBESUB_USER_LABEL", value: "a b" },
+    { argv: ["--queue-size", "0"], env: {}, flag: "--queue-size", variable: "KUBESUB_QUEUE_SIZE", value: "0" },
+    { argv: ["--queue-size", "1.5"], env: {}, flag: "--queue-size", variable: "KUBESUB_QUEUE_SIZE", value: "1.5" },
+    { argv: [], env: { KUBESUB_SYNC_TIMEOUT_MS: "0" }, flag: "--sync-timeout", variable: "KUBESUB_SYNC_TIMEOUT_MS", value: "0" },
+    {
+      argv: ["--informer-linger=-5"],
+      env: {},
+      flag: "--informer-linger",
+      variable: "KUBESUB_INFORMER_LINGER_MS",
+      value: "-5",
+    },
+    { argv: ["--host", ""], env: {}, flag: "--host", variable: "KUBESUB_HOST", value: "" },
+    { argv: [], env: { KUBESUB_DEMO_INTERVAL_MS: "soon" }, flag: "--demo-interval", variable: "KUBESUB_DEMO_INTERVAL_MS", value: "soon" },
+    { argv: ["--ide-conventions", "vscode"], env: {}, flag: "--ide-conventions", variable: "KUBESUB_IDE_CONVENTIONS", value: "vscode" },
+    { argv: ["--ide-conventions", ""], env: {}, flag: "--ide-conventions", variable: "KUBESUB_IDE_CONVENTIONS", value: "" },
+    { argv: ["--retry-max", "0"], env: {}, flag: "--retry-max", variable: "KUBESUB_RETRY_MAX_MS", value: "0" },
+  ])("rejects $flag = $value, naming the flag and $variable", ({ argv, env, flag, variable, value }) => {
+    const error = configError(argv, env);
+    expect(error.message).toContain(`${flag} (${variable}) = "${value}"`);
+  });
+
+  it("reports every invalid setting at once", () => {
+    const error = configError(["--port", "x"], { KUBESUB_QUEUE_SIZE: "none" });
+    expect(error.message).toContain("--port (KUBESUB_PORT)");
+    expect(error.message).toContain("--queue-size (KUBESUB_QUEUE_SIZE)");
+  });
+
+  it.each([
+    { name: "an unknown flag", argv: ["--prot", "4000"] },
+    { name: "a positional argument", argv: ["serve"] },
+    { name: "a string flag without a value", argv: ["--port"] },
+    { name: "a value for a boolean flag", argv: ["--demo=yes"] },
+  ])("rejects $name, pointing to --help", ({ argv }) => {
+    expect(configError(argv).message).toContain("see --help");
+  });
+
+  it.each([["--help"], ["-h"], ["--port", "not-checked", "--help"]])("returns undefined for %j after printing the help", (...argv) => {
+    const print = vi.spyOn(console, "log").mockImplementation(() => {});
+    expect(loadConfig(argv, {})).toBeUndefined();
+    expect(print).toHaveBeenCalledWith(helpText());
+  });
+
+  it("lists every flag with its environment variable in the help", () => {
+    const help = helpText();
+    for (const [flag, variable] of [
+      ["--port <value>", "KUBESUB_PORT"],
+      ["--demo ", "KUBESUB_DEMO"],
+      ["--kubeconfig <value>", "KUBECONFIG"],
+      ["--watch-inactivity-timeout <value>", "KUBESUB_WATCH_INACTIVITY_TIMEOUT_MS"],
+      ["--help, -h", ""],
+    ]) {
+      const line = help.split("\n").find((l) => l.trimStart().startsWith(flag));
+      expect(line, flag).toBeDefined();
+      expect(line).toContain(variable);
+    }
+  });
+});
