@@ -174,6 +174,7 @@ function displayStatus(status: NonNullable<KubePod["status"]>, containers: Conta
     if (!c.init) continue;
     if (c.state === "TERMINATED" && c.exitCode === 0) continue;
     if (c.reason) return `Init:${c.reason}`;
+    if (c.state === "TERMINATED") return `Init:ExitCode:${c.exitCode ?? "unknown"}`;
     return "Init:Running";
   }
   let result = status.reason ?? status.phase ?? "Unknown";

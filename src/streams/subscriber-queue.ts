@@ -92,6 +92,7 @@ export class SubscriberQueue<E> implements AsyncIterableIterator<E> {
   }
 
   throw(error?: unknown): Promise<IteratorResult<E>> {
+    this.buffer.length = 0;
     this.close();
     return Promise.reject(error);
   }

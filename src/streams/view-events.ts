@@ -118,6 +118,7 @@ export function viewEvents(
     for (const subscription of subscriptions) {
       detach.push(
         subscription.lease.view.addHandler((delta) => {
+          if (queue.isClosed) return;
           const event = toEvent(subscription, delta, now().toISOString());
           if (event && !queue.push(event)) {
             options.logger?.warn({ depth: queue.depth }, "subscriber queue overflowed; ending its stream");
