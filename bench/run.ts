@@ -1,0 +1,131 @@
+// `npm run bench [-- --quick]`: kubesub against a raw SSE broadcaster, same machine, same
+// subscriber counts, each server and the load generator in separate processes. Prints a markdown
+// table and writes every figure to bench/results/latest.json.
+import { type ChildProcess, fork } from "node:child_process";
+import { once } from "node:events";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
+import type { LoadCommand, LoadMessage, LoadReport, ServerCommand, ServerMessage, ServerStats } from "./protocol.ts";
+
+const quick = process.argv.includes("--quick");
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+
+interface Scenario {
+  subscribers: number;
+  /** Changes per second the source makes. */
+  rate: number;
+  seconds: number;
+}
+
+/** Offered load: about 200,000 deliveries a second at every size (less for the smallest). */
+const scenarios: Scenario[] = quick
+  ? [
+      { subscribers: 100, rate: 500, seconds: 4 },
+      { subscribers: 1_000, rate: 200, seconds: 5 },
+    ]
+  : [
+      { subscribers: 100, rate: 1_000, seconds: 10 },
+      { subscribers: 1_000, rate: 200, seconds: 10 },
+      { subscribers: 10_000, rate: 20, seconds: 15 },
+    ];
+
+const systems = { raw: here("./raw-broadcaster.ts"), kubesub: here("./kubesub-server.ts") } as const;
+type System = keyof typeof systems;
+
+export interface Result extends Scenario, LoadReport {
+  system: System;
+  connected: number;
+  connectMs: number;
+  deliveriesPerSecond: number;
+  /** Offered deliveries per second: rate x subscribers. */
+  offeredPerSecond: number;
+  cpuSecondsPer100k: number;
+  idleBytesPerSubscriber: number;
+  serverRssBytes: number;
+}
+
+function request<M extends { type: string }>(child: ChildProcess, message: object, reply: M["type"]): Promise<M> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: M) => {
+      if (m.type !== reply) return;
+      child.off("message", onMessage);
+      resolve(m);
+    };
+    child.on("message", onMessage);
+    child.once("exit", (code) => reject(new Error(`${child.spawnfile} exited (${code}) while waiting for ${reply}`)));
+    if (Object.keys(message).length > 0) child.send(message);
+  });
+}
+
+const stats = (server: ChildProcess, gc: boolean) =>
+  request<{ type: "stats" } & ServerStats>(server, { type: "stats", gc } satisfies ServerCommand, "stats");
+
+async function measure(system: System, scenario: Scenario): Promise<Result> {
+  const server = fork(systems[system], { execArgv: ["--expose-gc"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const load = fork(here("./load-generator.ts"), { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  try {
+    const { port } = await request<Extract<ServerMessage, { type: "ready" }>>(server, {}, "ready");
+    const before = await stats(server, true);
+    const connected = await request<Extract<LoadMessage, { type: "connected" }>>(
+      load,
+      { type: "connect", url: `http://127.0.0.1:${port}/graphql`, subscribers: scenario.subscribers } satisfies LoadCommand,
+      "connected",
+    );
+    const idle = await stats(server, true);
+    server.send({ type: "start", rate: scenario.rate } satisfies ServerCommand);
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // warm-up, not measured
+    const start = await stats(server, false);
+    load.send({ type: "measure" } satisfies LoadCommand);
+    await new Promise((resolve) => setTimeout(resolve, scenario.seconds * 1_000));
+    const end = await stats(server, false);
+    const report = await request<Extract<LoadMessage, { type: "report" }>>(load, { type: "report" } satisfies LoadCommand, "report");
+    await request(server, { type: "stop" } satisfies ServerCommand, "stopped");
+    const deliveriesPerSecond = report.deliveries / report.seconds;
+    return {
+      system,
+      ...scenario,
+      ...report,
+      connected: connected.subscribers,
+      connectMs: connected.ms,
+      deliveriesPerSecond,
+      offeredPerSecond: scenario.rate * scenario.subscribers,
+      cpuSecondsPer100k: report.deliveries > 0 ? ((end.cpuSeconds - start.cpuSeconds) / report.deliveries) * 100_000 : Number.NaN,
+      idleBytesPerSubscriber: (idle.rssBytes - before.rssBytes) / Math.max(1, connected.subscribers),
+      serverRssBytes: end.rssBytes,
+    };
+  } finally {
+    load.send({ type: "exit" } satisfies LoadCommand);
+    server.send({ type: "exit" } satisfies ServerCommand);
+    await Promise.all([once(load, "exit"), once(server, "exit")]);
+  }
+}
+
+const results: Result[] = [];
+for (const scenario of scenarios) {
+  for (const system of Object.keys(systems) as System[]) {
+    const result = await measure(system, scenario);
+    results.push(result);
+    console.error(
+      `${system} ${scenario.subscribers} subscribers: ${Math.round(result.deliveriesPerSecond)} deliveries/s, p99 ${result.p99} ms`,
+    );
+  }
+}
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: digits }) : "n/a");
+const rows = results.map((r) => {
+  const raw = results.find((o) => o.system === "raw" && o.subscribers === r.subscribers);
+  const ratio = raw && r.system !== "raw" ? ` (${fmt(r.deliveriesPerSecond / raw.deliveriesPerSecond, 2)}x raw)` : "";
+  return `| ${r.system} | ${fmt(r.subscribers)} | ${fmt(r.rate)}/s | ${fmt(r.deliveriesPerSecond)}${ratio} | ${fmt(r.offeredPerSecond)} | ${fmt(r.p50)} / ${fmt(r.p95)} / ${fmt(r.p99)} | ${fmt(r.cpuSecondsPer100k, 2)} | ${fmt(r.idleBytesPerSubscriber / 1024, 1)} KiB | ${fmt(r.closed)} |`;
+});
+const machine = `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${fmt(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}`;
+const table = [
+  `Machine: ${machine}${quick ? " (quick run)" : ""}`,
+  "",
+  "| server | subscribers | changes | deliveries/s | offered/s | latency p50 / p95 / p99 ms | CPU s per 100k deliveries | idle memory per subscriber | streams lost |",
+  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ...rows,
+].join("\n");
+console.log(table);
+mkdirSync(here("./results"), { recursive: true });
+writeFileSync(here("./results/latest.json"), `${JSON.stringify({ machine, quick, date: new Date().toISOString(), results }, null, 2)}\n`);
