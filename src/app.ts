@@ -15,6 +15,7 @@ import { DaskStreams } from "./streams/dask-streams.ts";
 import { IdeStreams } from "./streams/ide-streams.ts";
 import { PodStreams } from "./streams/pod-streams.ts";
 import type { StreamSettings } from "./streams/stream-settings.ts";
+import { FeedRegistry } from "./streams/shared-feed.ts";
 import { SubscriptionLimits } from "./streams/subscription-limits.ts";
 import { ViewRegistry } from "./streams/view-registry.ts";
 
@@ -78,6 +79,7 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     queueCapacity: options.queueSize,
     syncTimeoutMs: options.syncTimeoutMs,
     recheckIntervalMs: options.security.recheckIntervalMs,
+    feeds: new FeedRegistry(),
     limits: new SubscriptionLimits({ perSubject: options.security.maxSubscriptionsPerIdentity, total: options.security.maxSubscriptions }),
     shutdown: shutdownController.signal,
     logger,

@@ -157,24 +157,24 @@ export class DaskStreams {
   }
 
   async events(query: DaskQuery, access: StreamAccess): Promise<AsyncIterableIterator<StreamEvent<DaskModel>>> {
-    const { namespace, resources, matches } = compile(query);
-    const parts = resources.map((resource) => this.part(resource, matches));
+    const { namespace, resources, matches, filterKey } = compile(query);
+    const parts = resources.map((resource) => this.part(resource, matches, filterKey));
     return (await openStream(this.settings, access, namespace, parts as StreamPart<unknown>[])) as AsyncIterableIterator<
       StreamEvent<DaskModel>
     >;
   }
 
   list<M extends DaskModel>(resource: DaskResource, query: Omit<DaskQuery, "resources">, access: StreamAccess): Promise<M[]> {
-    const { namespace, matches } = compile(query);
-    return listView(this.settings, access, namespace, this.part(resource, matches)) as Promise<M[]>;
+    const { namespace, matches, filterKey } = compile(query);
+    return listView(this.settings, access, namespace, this.part(resource, matches, filterKey)) as Promise<M[]>;
   }
 
-  private part(resource: DaskResource, matches: (model: DaskModel) => boolean): StreamPart<DaskModel> {
-    return { definition: this.definitions[resource], kind: kinds[resource], matches, resourceVersion: (model) => model.resourceVersion };
+  private part(resource: DaskResource, matches: (model: DaskModel) => boolean, filterKey: string): StreamPart<DaskModel> {
+    return { definition: this.definitions[resource], kind: kinds[resource], matches, filterKey, resourceVersion: (model) => model.resourceVersion };
   }
 }
 
-function compile(query: DaskQuery): { namespace: string; resources: DaskResource[]; matches: (model: DaskModel) => boolean } {
+function compile(query: DaskQuery): { namespace: string; resources: DaskResource[]; matches: (model: DaskModel) => boolean; filterKey: string } {
   const namespace = validateProject(query.project);
   const target = query.target == null ? undefined : validateObjectName(query.target, "target");
   const user = validateUser(query.user);
@@ -186,6 +186,7 @@ function compile(query: DaskQuery): { namespace: string; resources: DaskResource
   return {
     namespace,
     resources,
+    filterKey: JSON.stringify([target, user]),
     matches: (model) =>
       (target === undefined || model.name === target || clusterOf(model) === target) &&
       // Worker groups and autoscalers have no owner of their own; a user filter leaves them in.

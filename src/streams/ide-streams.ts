@@ -74,6 +74,7 @@ export class IdeStreams {
           (user === undefined || ide.user === user) &&
           (kind === undefined || ide.kind === kind) &&
           (target === undefined || ide.name === target),
+        filterKey: JSON.stringify([user, kind, target]),
         resourceVersion: (ide) => ide.resourceVersion,
       },
     };

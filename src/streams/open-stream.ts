@@ -10,6 +10,8 @@ export interface StreamPart<M> {
   definition: ViewDefinition<M>;
   kind: string;
   matches: (model: M) => boolean;
+  /** Equal for parts whose matches() are equal (the validated filter, serialised). */
+  filterKey: string;
   resourceVersion: (model: M) => string;
 }
 
@@ -38,6 +40,7 @@ export async function openStream(
     lease: settings.views.acquire(part.definition, namespace),
     kind: part.kind,
     matches: part.matches,
+    filterKey: part.filterKey,
     resourceVersion: part.resourceVersion,
   }));
   return viewEvents(subscriptions, {

@@ -73,6 +73,7 @@ export class PodStreams {
         definition: this.definition,
         kind: "Pod",
         matches: (pod) => (user === undefined || pod.user === user) && matchesSelector(labelsOf(pod), requirements),
+        filterKey: JSON.stringify([user, requirements]),
         resourceVersion: (pod) => pod.resourceVersion,
       },
     };

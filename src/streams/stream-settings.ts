@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { FeedRegistry } from "./shared-feed.ts";
 import type { SubscriptionLimits } from "./subscription-limits.ts";
 import type { ViewRegistry } from "./view-registry.ts";
 
@@ -13,6 +14,7 @@ export interface StreamSettings {
   /** Access is asked again this often while a stream lives; 0 turns re-checks off. */
   recheckIntervalMs: number;
   limits: SubscriptionLimits;
+  feeds: FeedRegistry;
   /** Aborted when kubesub shuts down. */
   shutdown: AbortSignal;
   logger?: Logger;

@@ -1,8 +1,9 @@
 import type { Logger } from "pino";
 import type { Denial } from "./access.ts";
+import type { FeedRegistry } from "./shared-feed.ts";
 import type { StreamErrorCode, StreamEvent } from "./stream-event.ts";
 import { SubscriberQueue } from "./subscriber-queue.ts";
-import type { ModelDelta, View } from "./view.ts";
+import type { View } from "./view.ts";
 import type { ViewLease } from "./view-registry.ts";
 
 /** One view a subscriber reads, with its filter. */
@@ -12,6 +13,8 @@ export interface Subscription<M> {
   kind: string;
   /** Whether a model belongs in this subscriber's stream. Must be pure. */
   matches: (model: M) => boolean;
+  /** Equal for subscriptions whose matches() are equal: they then share one feed of events. */
+  filterKey: string;
   resourceVersion: (model: M) => string;
 }
 
@@ -22,6 +25,7 @@ export interface ViewEventsOptions {
   syncTimeoutMs: number;
   /** Aborted when kubesub shuts down: the stream ends with SHUTTING_DOWN. */
   shutdown: AbortSignal;
+  feeds: FeedRegistry;
   /** Asked every intervalMs while the stream lives; a Denial ends it with FORBIDDEN or UNAUTHENTICATED. */
   guard?: { intervalMs: number; check: () => Promise<Denial | undefined> };
   /** Runs once when the stream ends, whichever way. */
@@ -115,54 +119,15 @@ export function viewEvents(
     }
     initial.push({ type: "initial-state-complete", count, resourceVersion, observedAt });
     queue.pushInitial(initial);
-    for (const subscription of subscriptions) {
-      detach.push(
-        subscription.lease.view.addHandler((delta) => {
-          if (queue.isClosed) return;
-          const event = toEvent(subscription, delta, now().toISOString());
-          if (event && !queue.push(event)) {
-            options.logger?.warn({ depth: queue.depth }, "subscriber queue overflowed; ending its stream");
-            queue.fail(
-              errorEvent(
-                "OVERFLOW",
-                `this client fell more than ${options.queueCapacity} events behind; reconnect to receive a fresh initial state`,
-              ),
-            );
-          }
-        }),
-      );
+    const onEvent = (event: StreamEvent<unknown>) => {
+      if (queue.isClosed || queue.push(event)) return;
+      options.logger?.warn({ depth: queue.depth }, "subscriber queue overflowed; ending its stream");
+      queue.fail(errorEvent("OVERFLOW", `this client fell more than ${options.queueCapacity} events behind; reconnect to receive a fresh initial state`));
+    };
+    for (const { lease, kind, matches, filterKey } of subscriptions) {
+      detach.push(options.feeds.join({ view: lease.view, kind, filterKey, matches }, onEvent));
     }
   };
   void start();
   return queue;
-}
-
-function toEvent<M>(subscription: Subscription<M>, delta: ModelDelta<M>, observedAt: string): StreamEvent<M> | undefined {
-  const { kind, matches } = subscription;
-  const { resourceVersion } = delta;
-  const cause = "CLUSTER_CHANGE" as const;
-  switch (delta.type) {
-    case "added":
-      return matches(delta.object) ? { type: "added", kind, object: delta.object, cause, resourceVersion, observedAt } : undefined;
-    case "deleted":
-      return matches(delta.object) ? { type: "deleted", kind, object: delta.object, cause, resourceVersion, observedAt } : undefined;
-    case "updated": {
-      const was = matches(delta.old);
-      const is = matches(delta.object);
-      if (was && is) {
-        return {
-          type: "updated",
-          kind,
-          object: delta.object,
-          previous: delta.old,
-          changedFields: delta.changedFields,
-          resourceVersion,
-          observedAt,
-        };
-      }
-      if (is) return { type: "added", kind, object: delta.object, cause: "FILTER_CHANGE", resourceVersion, observedAt };
-      if (was) return { type: "deleted", kind, object: delta.object, cause: "FILTER_CHANGE", resourceVersion, observedAt };
-      return undefined;
-    }
-  }
 }

@@ -11,6 +11,7 @@ import { MemoryCluster } from "../../src/kube/memory-cluster.ts";
 import { podResource } from "../../src/kube/resources.ts";
 import type { StreamAccess } from "../../src/streams/access.ts";
 import { type PodQuery, PodStreams } from "../../src/streams/pod-streams.ts";
+import { FeedRegistry } from "../../src/streams/shared-feed.ts";
 import type { StreamEvent } from "../../src/streams/stream-event.ts";
 import { SubscriptionLimits } from "../../src/streams/subscription-limits.ts";
 import { ViewRegistry } from "../../src/streams/view-registry.ts";
@@ -48,6 +49,7 @@ function podStreams(queueCapacity = 100): PodStreams {
     queueCapacity,
     syncTimeoutMs: 5_000,
     recheckIntervalMs: 0,
+    feeds: new FeedRegistry(),
     limits: new SubscriptionLimits({ perSubject: 100, total: 100 }),
     shutdown: shutdown.signal,
     logger: log.logger,

@@ -1,0 +1,84 @@
+import type { StreamEvent } from "./stream-event.ts";
+import type { ModelDelta, View } from "./view.ts";
+
+/** What a feed is for: one view, one model kind, one filter. */
+export interface FeedSpec<M> {
+  view: View<M>;
+  kind: string;
+  /** Equal keys mean equal filters: subscribers with the same key receive the same events. */
+  filterKey: string;
+  matches: (model: M) => boolean;
+}
+
+type Member = (event: StreamEvent<unknown>) => void;
+
+interface Feed {
+  members: Set<Member>;
+  detach: () => void;
+}
+
+/**
+ * Subscribers of one view with the same filter share one feed: each delta is filtered and turned
+ * into an event once, and the same event object reaches every member, which lets the GraphQL layer
+ * execute and serialise it once for all of them (server/use-shared-execution.ts). Members keep
+ * their own queues, access checks and overflow.
+ */
+export class FeedRegistry {
+  private readonly feeds = new WeakMap<View<unknown>, Map<string, Feed>>();
+  private readonly now: () => Date;
+
+  constructor(now: () => Date = () => new Date()) {
+    this.now = now;
+  }
+
+  /** Call in the same synchronous turn as reading the view's snapshot. Returns leave(). */
+  join<M>(spec: FeedSpec<M>, member: Member): () => void {
+    const view = spec.view as View<unknown>;
+    let byFilter = this.feeds.get(view);
+    if (!byFilter) {
+      byFilter = new Map();
+      this.feeds.set(view, byFilter);
+    }
+    const key = `${spec.kind}\u0000${spec.filterKey}`;
+    let feed = byFilter.get(key);
+    if (!feed) {
+      const members = new Set<Member>();
+      const detach = spec.view.addHandler((delta) => {
+        const event = toEvent(spec, delta, this.now().toISOString());
+        if (event) for (const m of members) m(event as StreamEvent<unknown>);
+      });
+      feed = { members, detach };
+      byFilter.set(key, feed);
+    }
+    const joined = feed;
+    joined.members.add(member);
+    return () => {
+      if (!joined.members.delete(member) || joined.members.size > 0) return;
+      joined.detach();
+      if (byFilter.get(key) === joined) byFilter.delete(key);
+    };
+  }
+}
+
+/** The event a delta means for a filter: transitions in and out of it are FILTER_CHANGE. */
+function toEvent<M>(spec: FeedSpec<M>, delta: ModelDelta<M>, observedAt: string): StreamEvent<M> | undefined {
+  const { kind, matches } = spec;
+  const { resourceVersion } = delta;
+  const cause = "CLUSTER_CHANGE" as const;
+  switch (delta.type) {
+    case "added":
+      return matches(delta.object) ? { type: "added", kind, object: delta.object, cause, resourceVersion, observedAt } : undefined;
+    case "deleted":
+      return matches(delta.object) ? { type: "deleted", kind, object: delta.object, cause, resourceVersion, observedAt } : undefined;
+    case "updated": {
+      const was = matches(delta.old);
+      const is = matches(delta.object);
+      if (was && is) {
+        return { type: "updated", kind, object: delta.object, previous: delta.old, changedFields: delta.changedFields, resourceVersion, observedAt };
+      }
+      if (is) return { type: "added", kind, object: delta.object, cause: "FILTER_CHANGE", resourceVersion, observedAt };
+      if (was) return { type: "deleted", kind, object: delta.object, cause: "FILTER_CHANGE", resourceVersion, observedAt };
+      return undefined;
+    }
+  }
+}
