@@ -9,6 +9,13 @@ import { fileURLToPath } from "node:url";
 import type { LoadCommand, LoadMessage, LoadReport, ServerCommand, ServerMessage, ServerStats } from "./protocol.ts";
 
 const quick = process.argv.includes("--quick");
+/** --system kubesub: only that server. --profile DIR: write the server's CPU profile (.cpuprofile) there. */
+const argument = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? undefined : process.argv[i + 1];
+};
+const onlySystem = argument("--system");
+const profileDir = argument("--profile");
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
 interface Scenario {
@@ -62,7 +69,8 @@ const stats = (server: ChildProcess, gc: boolean) =>
   request<{ type: "stats" } & ServerStats>(server, { type: "stats", gc } satisfies ServerCommand, "stats");
 
 async function measure(system: System, scenario: Scenario): Promise<Result> {
-  const server = fork(systems[system], { execArgv: ["--expose-gc"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+  const server = fork(systems[system], { execArgv: ["--expose-gc", ...profile], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const load = fork(here("./load-generator.ts"), { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   try {
     const { port } = await request<Extract<ServerMessage, { type: "ready" }>>(server, {}, "ready");
@@ -103,7 +111,7 @@ async function measure(system: System, scenario: Scenario): Promise<Result> {
 
 const results: Result[] = [];
 for (const scenario of scenarios) {
-  for (const system of Object.keys(systems) as System[]) {
+  for (const system of (Object.keys(systems) as System[]).filter((s) => onlySystem === undefined || s === onlySystem)) {
     const result = await measure(system, scenario);
     results.push(result);
     console.error(

@@ -14,8 +14,8 @@ import { createKubesubYoga } from "./server/yoga.ts";
 import { DaskStreams } from "./streams/dask-streams.ts";
 import { IdeStreams } from "./streams/ide-streams.ts";
 import { PodStreams } from "./streams/pod-streams.ts";
-import type { StreamSettings } from "./streams/stream-settings.ts";
 import { FeedRegistry } from "./streams/shared-feed.ts";
+import type { StreamSettings } from "./streams/stream-settings.ts";
 import { SubscriptionLimits } from "./streams/subscription-limits.ts";
 import { ViewRegistry } from "./streams/view-registry.ts";
 

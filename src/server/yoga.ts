@@ -5,8 +5,10 @@ import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
 import type { Context } from "../schema/context.ts";
 import type { StreamAccess } from "../streams/access.ts";
+import { useSharedSse } from "./sse-result-processor.ts";
 import { useNoBuffering } from "./use-no-buffering.ts";
 import { type QueryLimits, useQueryLimits } from "./use-query-limits.ts";
+import { useSharedExecution } from "./use-shared-execution.ts";
 
 /** What the HTTP layer hands to yoga for each request. */
 export interface ServerContext extends Record<string, unknown> {
@@ -48,7 +50,13 @@ subscription AlicePods {
  */
 export function createKubesubYoga(options: YogaOptions): KubesubYoga {
   const { logger } = options;
-  const plugins: Plugin[] = [useGraphQLSSE({ endpoint: "/graphql/stream" }), useNoBuffering(), ...useQueryLimits(options.limits)];
+  const plugins: Plugin[] = [
+    useGraphQLSSE({ endpoint: "/graphql/stream" }),
+    useSharedExecution(),
+    useSharedSse(),
+    useNoBuffering(),
+    ...useQueryLimits(options.limits),
+  ];
   if (!options.introspection) plugins.push(useDisableIntrospection());
   return createYoga<ServerContext, Context>({
     schema: options.schema,

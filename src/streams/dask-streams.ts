@@ -170,11 +170,22 @@ export class DaskStreams {
   }
 
   private part(resource: DaskResource, matches: (model: DaskModel) => boolean, filterKey: string): StreamPart<DaskModel> {
-    return { definition: this.definitions[resource], kind: kinds[resource], matches, filterKey, resourceVersion: (model) => model.resourceVersion };
+    return {
+      definition: this.definitions[resource],
+      kind: kinds[resource],
+      matches,
+      filterKey,
+      resourceVersion: (model) => model.resourceVersion,
+    };
   }
 }
 
-function compile(query: DaskQuery): { namespace: string; resources: DaskResource[]; matches: (model: DaskModel) => boolean; filterKey: string } {
+function compile(query: DaskQuery): {
+  namespace: string;
+  resources: DaskResource[];
+  matches: (model: DaskModel) => boolean;
+  filterKey: string;
+} {
   const namespace = validateProject(query.project);
   const target = query.target == null ? undefined : validateObjectName(query.target, "target");
   const user = validateUser(query.user);

@@ -74,7 +74,15 @@ function toEvent<M>(spec: FeedSpec<M>, delta: ModelDelta<M>, observedAt: string)
       const was = matches(delta.old);
       const is = matches(delta.object);
       if (was && is) {
-        return { type: "updated", kind, object: delta.object, previous: delta.old, changedFields: delta.changedFields, resourceVersion, observedAt };
+        return {
+          type: "updated",
+          kind,
+          object: delta.object,
+          previous: delta.old,
+          changedFields: delta.changedFields,
+          resourceVersion,
+          observedAt,
+        };
       }
       if (is) return { type: "added", kind, object: delta.object, cause: "FILTER_CHANGE", resourceVersion, observedAt };
       if (was) return { type: "deleted", kind, object: delta.object, cause: "FILTER_CHANGE", resourceVersion, observedAt };

@@ -122,7 +122,12 @@ export function viewEvents(
     const onEvent = (event: StreamEvent<unknown>) => {
       if (queue.isClosed || queue.push(event)) return;
       options.logger?.warn({ depth: queue.depth }, "subscriber queue overflowed; ending its stream");
-      queue.fail(errorEvent("OVERFLOW", `this client fell more than ${options.queueCapacity} events behind; reconnect to receive a fresh initial state`));
+      queue.fail(
+        errorEvent(
+          "OVERFLOW",
+          `this client fell more than ${options.queueCapacity} events behind; reconnect to receive a fresh initial state`,
+        ),
+      );
     };
     for (const { lease, kind, matches, filterKey } of subscriptions) {
       detach.push(options.feeds.join({ view: lease.view, kind, filterKey, matches }, onEvent));

@@ -1,0 +1,78 @@
+import {
+  createSourceEventStream,
+  type DocumentNode,
+  type ExecutionResult,
+  executeSubscriptionEvent,
+  GraphQLError,
+  mapSourceToResponseEvent,
+  validateSubscriptionArgs,
+} from "graphql";
+import type { Plugin } from "graphql-yoga";
+
+type Result = ExecutionResult | Promise<ExecutionResult>;
+
+/**
+ * Executes each subscription event once per distinct operation, however many subscribers run it.
+ *
+ * Subscribers with the same filter receive the same event objects (streams/shared-feed.ts). For an
+ * event object, the same document and variables give the same result, so the result is computed
+ * once, kept in a WeakMap on the event (collected with it), and handed to every subscriber; the
+ * SSE transport then serialises it once too (sse-result-processor.ts). Apollo Router's subscription
+ * deduplication and graphql-ruby's broadcast subscriptions do the same.
+ *
+ * Contract that makes this correct: resolvers below a subscription field read only the event
+ * (their parent), never the context. Authorization happens before a stream opens and on its
+ * re-checks, per subscriber, not in field resolvers.
+ */
+export function useSharedExecution(): Plugin {
+  const documentIds = new WeakMap<DocumentNode, number>();
+  let nextDocumentId = 0;
+  const results = new WeakMap<object, Map<string, Result>>();
+
+  const documentId = (document: DocumentNode) => {
+    let id = documentIds.get(document);
+    if (id === undefined) {
+      nextDocumentId += 1;
+      id = nextDocumentId;
+      documentIds.set(document, id);
+    }
+    return id;
+  };
+
+  return {
+    onSubscribe({ setSubscribeFn }) {
+      setSubscribeFn(async (args) => {
+        const validated = validateSubscriptionArgs(args);
+        if (!("schema" in validated)) {
+          // Variables that do not fit their types: the caller's mistake, as for any other argument.
+          const errors = validated.map(
+            (error) =>
+              new GraphQLError(error.message, {
+                nodes: error.nodes,
+                extensions: { code: "BAD_USER_INPUT", http: { status: 400 }, ...error.extensions },
+              }),
+          );
+          return { errors };
+        }
+        const source = await createSourceEventStream(validated);
+        if (!(Symbol.asyncIterator in source)) return source;
+        const operation = `${documentId(args.document)}\u0000${args.operationName ?? ""}\u0000${JSON.stringify(args.variableValues ?? {})}`;
+        return mapSourceToResponseEvent(validated, source, (perEvent) => {
+          const event = perEvent.rootValue;
+          if (typeof event !== "object" || event === null) return executeSubscriptionEvent(perEvent);
+          let byOperation = results.get(event);
+          if (!byOperation) {
+            byOperation = new Map();
+            results.set(event, byOperation);
+          }
+          let result = byOperation.get(operation);
+          if (!result) {
+            result = executeSubscriptionEvent(perEvent);
+            byOperation.set(operation, result);
+          }
+          return result;
+        });
+      });
+    },
+  };
+}
