@@ -8,6 +8,7 @@ import { InformerRegistry, type SourceFactory } from "./kube/informer-registry.t
 import { buildSchema } from "./schema/index.ts";
 import { type AuthSettings, requestAuthenticator } from "./server/auth/request-authenticator.ts";
 import { createHttpServer } from "./server/http-server.ts";
+import { Metrics } from "./server/metrics.ts";
 import { checkReadiness } from "./server/readiness.ts";
 import type { QueryLimits } from "./server/use-query-limits.ts";
 import { createKubesubYoga } from "./server/yoga.ts";
@@ -36,6 +37,8 @@ export interface KubesubOptions {
   shutdownTimeoutMs: number;
   auth: AuthSettings;
   security: SecuritySettings;
+  /** Default: a fresh registry of kubesub's metrics. */
+  metrics?: Metrics;
 }
 
 export interface SecuritySettings {
@@ -73,6 +76,8 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     logger,
   });
   const views = new ViewRegistry(registry, logger);
+  const metrics = options.metrics ?? new Metrics();
+  metrics.watchInformers(registry);
   const settings: StreamSettings = {
     views,
     userLabel: options.userLabel,
@@ -80,6 +85,7 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     syncTimeoutMs: options.syncTimeoutMs,
     recheckIntervalMs: options.security.recheckIntervalMs,
     feeds: new FeedRegistry(),
+    observer: metrics.observer,
     limits: new SubscriptionLimits({ perSubject: options.security.maxSubscriptionsPerIdentity, total: options.security.maxSubscriptions }),
     shutdown: shutdownController.signal,
     logger,
@@ -103,6 +109,8 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     yoga,
     readiness: () => checkReadiness({ registry, probeApiServer: options.probeApiServer }),
     authenticate: requestAuthenticator(options.auth),
+    logger,
+    metrics: metrics.registry,
     maxBodyBytes: security.maxBodyBytes,
   });
 

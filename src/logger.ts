@@ -1,4 +1,5 @@
 import { type Logger, pino } from "pino";
+import { requestContext } from "./request-context.ts";
 
 export type { Logger };
 
@@ -7,6 +8,7 @@ export function createLogger(level: string): Logger {
   return pino({
     level,
     base: { service: "kubesub" },
+    mixin: () => requestContext.getStore() ?? {},
     redact: { paths: ["req.headers.authorization", "headers.authorization", "token"], censor: "[redacted]" },
   });
 }

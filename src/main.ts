@@ -9,6 +9,7 @@ import { createLogger } from "./logger.ts";
 import { TokenReviewAuthenticator } from "./server/auth/authenticator.ts";
 import { SubjectAccessReviewAuthorizer } from "./server/auth/authorizer.ts";
 import type { AuthSettings } from "./server/auth/request-authenticator.ts";
+import { Metrics } from "./server/metrics.ts";
 
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\./.test(host);
@@ -33,6 +34,7 @@ let sources: Parameters<typeof createKubesub>[0]["sources"];
 let probeApiServer: () => Promise<void>;
 let demo: DemoScenario | undefined;
 let auth: AuthSettings = { mode: "none" };
+const metrics = new Metrics();
 const authMode = config.auth ?? (kube ? "kubernetes" : "none");
 if (authMode === "kubernetes") {
   if (!kube) {
@@ -41,8 +43,12 @@ if (authMode === "kubernetes") {
   }
   auth = {
     mode: "kubernetes",
-    authenticator: new TokenReviewAuthenticator(kube.kubeConfig),
-    authorizer: new SubjectAccessReviewAuthorizer(kube.kubeConfig),
+    authenticator: new TokenReviewAuthenticator(kube.kubeConfig, {
+      onLookup: (hit) => metrics.authCache.inc({ cache: "tokenreview", result: hit ? "hit" : "miss" }),
+    }),
+    authorizer: new SubjectAccessReviewAuthorizer(kube.kubeConfig, {
+      onLookup: (hit) => metrics.authCache.inc({ cache: "subjectaccessreview", result: hit ? "hit" : "miss" }),
+    }),
   };
 } else if (!isLoopback(config.host)) {
   if (!config.allowUnauthenticatedOnNonLoopback) {
@@ -82,7 +88,7 @@ if (kube) {
   probeApiServer = async () => {};
 }
 
-const app = createKubesub({ ...config, sources, probeApiServer, logger, auth });
+const app = createKubesub({ ...config, sources, probeApiServer, logger, auth, metrics });
 const address = await app.listen(config.port, config.host);
 const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
 logger.info({ graphiql: `http://${host}:${address.port}/graphql` }, "kubesub is serving GraphQL and GraphiQL");

@@ -17,6 +17,8 @@ export interface InformerStatus {
   /** Relists after the first one (410 Gone, or recovery after a failed list). */
   relists: number;
   watchRestarts: number;
+  /** When the last list or change event arrived, ms since the epoch; 0: never. */
+  lastEventAt: number;
 }
 
 export interface InformerOptions extends ReflectorOptions {
@@ -50,10 +52,11 @@ export class Informer<T extends KubeObject> {
   private readonly syncWaiters = new Set<{ resolve: () => void; reject: (error: unknown) => void }>();
   private stopped = false;
   private lists = 0;
-  private readonly state: { synced: boolean; lastError: unknown; watchRestarts: number } = {
+  private readonly state: { synced: boolean; lastError: unknown; watchRestarts: number; lastEventAt: number } = {
     synced: false,
     lastError: undefined,
     watchRestarts: 0,
+    lastEventAt: 0,
   };
 
   constructor(source: ListWatchSource<T>, options: InformerOptions = {}) {
@@ -64,6 +67,7 @@ export class Informer<T extends KubeObject> {
       {
         replace: (items, resourceVersion) => this.onReplace(items, resourceVersion),
         apply: (type, object) => {
+          this.state.lastEventAt = Date.now();
           const delta = this.store.apply(type, object);
           if (delta) this.dispatch(delta);
         },
@@ -99,6 +103,7 @@ export class Informer<T extends KubeObject> {
       resourceVersion: this.reflector.resourceVersion,
       relists: Math.max(0, this.lists - 1),
       watchRestarts: this.state.watchRestarts,
+      lastEventAt: this.state.lastEventAt,
     };
   }
 
@@ -149,6 +154,7 @@ export class Informer<T extends KubeObject> {
 
   private onReplace(items: T[], resourceVersion: string): void {
     this.lists += 1;
+    this.state.lastEventAt = Date.now();
     const deltas = this.store.replace(items);
     const firstSync = !this.state.synced;
     this.state.synced = true;

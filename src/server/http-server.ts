@@ -1,10 +1,17 @@
+import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import { requestContext } from "../request-context.ts";
 import type { StreamAccess } from "../streams/access.ts";
 import type { ReadinessReport } from "./readiness.ts";
 import type { KubesubYoga } from "./yoga.ts";
 
-/** Resolves the caller's access, or undefined when its credentials are missing or not valid. */
-export type RequestAuthenticator = (request: IncomingMessage) => Promise<StreamAccess | undefined>;
+/**
+ * Resolves the caller's access, or undefined when its credentials are missing or not valid.
+ * logger carries the request id, for the lines the caller's streams will log.
+ */
+export type RequestAuthenticator = (request: IncomingMessage, logger: Logger) => Promise<StreamAccess | undefined>;
 
 export interface HttpServerOptions {
   yoga: KubesubYoga;
@@ -12,6 +19,9 @@ export interface HttpServerOptions {
   authenticate: RequestAuthenticator;
   /** Larger request bodies are refused with 413. */
   maxBodyBytes: number;
+  /** Served at /metrics, without credentials (scrape it from inside the cluster only). */
+  metrics: Registry;
+  logger: Logger;
 }
 
 /**
@@ -19,8 +29,15 @@ export interface HttpServerOptions {
  * everything GraphQL does, and a caller without valid ones gets 401 before any stream opens.
  * GraphiQL's page itself is static and served to anyone; the operations it sends are not.
  */
-export function createHttpServer({ yoga, readiness, authenticate, maxBodyBytes }: HttpServerOptions): Server {
+export function createHttpServer({ yoga, readiness, authenticate, maxBodyBytes, metrics, logger }: HttpServerOptions): Server {
   return createServer((req, res) => {
+    const offered = req.headers["x-request-id"];
+    const requestId = typeof offered === "string" && /^[\w.:-]{1,128}$/.test(offered) ? offered : randomUUID();
+    res.setHeader("x-request-id", requestId);
+    requestContext.run({ requestId }, () => serve(req, res, logger.child({ requestId })));
+  });
+
+  function serve(req: IncomingMessage, res: ServerResponse, requestLogger: Logger): void {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/healthz") {
       res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
@@ -33,6 +50,13 @@ export function createHttpServer({ yoga, readiness, authenticate, maxBodyBytes }
       );
       return;
     }
+    if (path === "/metrics") {
+      metrics.metrics().then(
+        (text) => res.writeHead(200, { "content-type": metrics.contentType }).end(text),
+        (error: unknown) => res.writeHead(500, { "content-type": "text/plain" }).end(`${String(error)}\n`),
+      );
+      return;
+    }
     if (Number(req.headers["content-length"] ?? 0) > maxBodyBytes) {
       refuse(res, 413, "PAYLOAD_TOO_LARGE", `request bodies are limited to ${maxBodyBytes} bytes`);
       return;
@@ -41,7 +65,7 @@ export function createHttpServer({ yoga, readiness, authenticate, maxBodyBytes }
       void yoga(req, res, { access: noAccess });
       return;
     }
-    authenticate(req).then(
+    authenticate(req, requestLogger).then(
       (access) => {
         if (!access) {
           refuse(res, 401, "UNAUTHENTICATED", "a valid bearer token is required (Authorization: Bearer <token>)", {
@@ -51,9 +75,12 @@ export function createHttpServer({ yoga, readiness, authenticate, maxBodyBytes }
         }
         void yoga(req, res, { access });
       },
-      () => refuse(res, 503, "UNAVAILABLE", "kubesub cannot validate credentials right now; retry shortly"),
+      (error: unknown) => {
+        requestLogger.warn({ err: error }, "cannot validate credentials");
+        refuse(res, 503, "UNAVAILABLE", "kubesub cannot validate credentials right now; retry shortly");
+      },
     );
-  });
+  }
 }
 
 function isGraphiqlPage(req: IncomingMessage): boolean {

@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import type { ResourceType } from "../kube/types.ts";
 
 /** What a stream or query reads: list and watch of these resources in this namespace. */
@@ -19,6 +20,8 @@ export interface Denial {
 export interface StreamAccess {
   /** Who is asking, for per-identity limits and logs. Never a credential. */
   readonly subject: string;
+  /** Logs about this caller's streams, with its request id. */
+  readonly logger?: Logger;
   /** Resolves when every resource may be listed and watched; throws a FORBIDDEN GraphQL error otherwise. */
   authorize(check: AccessCheck): Promise<void>;
   /** undefined while access holds; a Denial once the token stopped being valid or access was revoked. */

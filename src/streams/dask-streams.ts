@@ -159,7 +159,7 @@ export class DaskStreams {
   async events(query: DaskQuery, access: StreamAccess): Promise<AsyncIterableIterator<StreamEvent<DaskModel>>> {
     const { namespace, resources, matches, filterKey } = compile(query);
     const parts = resources.map((resource) => this.part(resource, matches, filterKey));
-    return (await openStream(this.settings, access, namespace, parts as StreamPart<unknown>[])) as AsyncIterableIterator<
+    return (await openStream(this.settings, access, "daskEvents", namespace, parts as StreamPart<unknown>[])) as AsyncIterableIterator<
       StreamEvent<DaskModel>
     >;
   }

@@ -51,7 +51,9 @@ export class IdeStreams {
 
   async events(query: IdeQuery, access: StreamAccess): Promise<AsyncIterableIterator<StreamEvent<IDE>>> {
     const { namespace, part } = this.compile(query);
-    return (await openStream(this.settings, access, namespace, [part as StreamPart<unknown>])) as AsyncIterableIterator<StreamEvent<IDE>>;
+    return (await openStream(this.settings, access, "ideEvents", namespace, [part as StreamPart<unknown>])) as AsyncIterableIterator<
+      StreamEvent<IDE>
+    >;
   }
 
   /** Pod-based IDEs are listed even when the Notebook CRD is missing; without pods there is no answer. */

@@ -30,6 +30,8 @@ export function accessCheck(parts: StreamPart<unknown>[], namespace: string): Ac
 export async function openStream(
   settings: StreamSettings,
   access: StreamAccess,
+  /** The GraphQL field served, for metrics and logs. */
+  field: string,
   namespace: string,
   parts: StreamPart<unknown>[],
 ): Promise<AsyncIterableIterator<StreamEvent<unknown>>> {
@@ -45,6 +47,8 @@ export async function openStream(
   }));
   return viewEvents(subscriptions, {
     ...settings,
+    field,
+    logger: access.logger ?? settings.logger,
     onClose: release,
     guard: settings.recheckIntervalMs > 0 ? { intervalMs: settings.recheckIntervalMs, check: () => access.recheck(check) } : undefined,
   });

@@ -54,7 +54,9 @@ export class PodStreams {
   /** Rejects with BAD_USER_INPUT before anything is checked or watched, then FORBIDDEN if so. */
   async events(query: PodQuery, access: StreamAccess): Promise<AsyncIterableIterator<StreamEvent<Pod>>> {
     const { namespace, part } = this.compile(query);
-    return (await openStream(this.settings, access, namespace, [part as StreamPart<unknown>])) as AsyncIterableIterator<StreamEvent<Pod>>;
+    return (await openStream(this.settings, access, "podEvents", namespace, [part as StreamPart<unknown>])) as AsyncIterableIterator<
+      StreamEvent<Pod>
+    >;
   }
 
   /** The matching pods, from the shared view (started and synced on demand). */

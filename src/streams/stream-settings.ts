@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { FeedRegistry } from "./shared-feed.ts";
+import type { StreamObserver } from "./stream-observer.ts";
 import type { SubscriptionLimits } from "./subscription-limits.ts";
 import type { ViewRegistry } from "./view-registry.ts";
 
@@ -15,6 +16,7 @@ export interface StreamSettings {
   recheckIntervalMs: number;
   limits: SubscriptionLimits;
   feeds: FeedRegistry;
+  observer: StreamObserver;
   /** Aborted when kubesub shuts down. */
   shutdown: AbortSignal;
   logger?: Logger;

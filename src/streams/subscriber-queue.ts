@@ -1,8 +1,10 @@
-export interface SubscriberQueueOptions {
+export interface SubscriberQueueOptions<E> {
   /** Live events that may wait for a slow reader before the queue overflows. */
   capacity: number;
   /** Runs exactly once, when the queue ends for any reason: reader's return(), end() or overflow. */
   onClose?: () => void;
+  /** Runs, synchronously, for each event as it is handed to the reader. */
+  onDeliver?: (event: E) => void;
 }
 
 /**
@@ -21,13 +23,15 @@ export class SubscriberQueue<E> implements AsyncIterableIterator<E> {
   private initialBuffered = 0;
   private readonly capacity: number;
   private onClose: (() => void) | undefined;
+  private readonly onDeliver: ((event: E) => void) | undefined;
   private waiting: ((result: IteratorResult<E>) => void) | undefined;
   private ending = false;
   private closed = false;
 
-  constructor(options: SubscriberQueueOptions) {
+  constructor(options: SubscriberQueueOptions<E>) {
     this.capacity = options.capacity;
     this.onClose = options.onClose;
+    this.onDeliver = options.onDeliver;
   }
 
   get isClosed(): boolean {
@@ -73,6 +77,7 @@ export class SubscriberQueue<E> implements AsyncIterableIterator<E> {
     const event = this.buffer.shift();
     if (event !== undefined) {
       if (this.initialBuffered > 0) this.initialBuffered -= 1;
+      this.onDeliver?.(event);
       this.drainIfDone();
       return Promise.resolve({ value: event, done: false });
     }
@@ -107,6 +112,7 @@ export class SubscriberQueue<E> implements AsyncIterableIterator<E> {
     const waiting = this.waiting;
     if (waiting) {
       this.waiting = undefined;
+      this.onDeliver?.(event);
       waiting({ value: event, done: false });
       return false;
     }

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Denial } from "./access.ts";
 import type { FeedRegistry } from "./shared-feed.ts";
 import type { StreamErrorCode, StreamEvent } from "./stream-event.ts";
+import type { StreamObserver } from "./stream-observer.ts";
 import { SubscriberQueue } from "./subscriber-queue.ts";
 import type { View } from "./view.ts";
 import type { ViewLease } from "./view-registry.ts";
@@ -30,6 +31,9 @@ export interface ViewEventsOptions {
   guard?: { intervalMs: number; check: () => Promise<Denial | undefined> };
   /** Runs once when the stream ends, whichever way. */
   onClose?: () => void;
+  /** The GraphQL field this stream serves, for metrics. */
+  field: string;
+  observer: StreamObserver;
   logger?: Logger;
   /** Time source for observedAt. Default: new Date(). */
   now?: () => Date;
@@ -62,8 +66,11 @@ export function viewEvents(
       options.shutdown.removeEventListener("abort", onShutdown);
       for (const s of subscriptions) s.lease.release();
       options.onClose?.();
+      options.observer.closed(options.field);
     },
+    onDeliver: (event) => options.observer.delivered(options.field, event, queue.depth),
   });
+  options.observer.opened(options.field);
   const errorEvent = (code: StreamErrorCode, message: string, retryable = true): StreamEvent<unknown> => ({
     type: "error",
     code,
@@ -121,7 +128,8 @@ export function viewEvents(
     queue.pushInitial(initial);
     const onEvent = (event: StreamEvent<unknown>) => {
       if (queue.isClosed || queue.push(event)) return;
-      options.logger?.warn({ depth: queue.depth }, "subscriber queue overflowed; ending its stream");
+      options.logger?.warn({ depth: queue.depth, field: options.field }, "subscriber queue overflowed; ending its stream");
+      options.observer.overflowed(options.field);
       queue.fail(
         errorEvent(
           "OVERFLOW",

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import type { ApiServerName, ControlEndpointInfo } from "./control-plane.ts";
 import type { LocalControlPlane } from "./control-plane-processes.ts";
 
-export type ApiServerAction = "restart" | "stop" | "start" | "pause" | "resume";
+export type ApiServerAction = "restart" | "stop" | "kill" | "start" | "pause" | "resume";
 
 export interface ControlEndpoint {
   readonly info: ControlEndpointInfo;
@@ -16,7 +16,7 @@ export interface ControlEndpoint {
 }
 
 /**
- * Serves POST /apiservers/{main|writer}/{restart|stop|start|pause|resume} and POST /reset.
+ * Serves POST /apiservers/{main|writer}/{restart|stop|kill|start|pause|resume} and POST /reset.
  * Requests run one at a time, in arrival order; each answers once its action is complete (an
  * apiserver that starts answers when its /readyz is 200): 200 {"pid": ...}, or 500 {"error": ...}.
  */
@@ -32,6 +32,7 @@ export async function serveControlPlane(plane: LocalControlPlane): Promise<Contr
   const actions: Record<ApiServerAction, (name: ApiServerName) => Promise<void>> = {
     restart: (name) => plane.restartApiServer(name),
     stop: (name) => plane.stopApiServer(name),
+    kill: (name) => plane.killApiServer(name),
     start: (name) => plane.startApiServer(name),
     pause: async (name) => plane.apiServer(name).pause(),
     resume: async (name) => plane.apiServer(name).resume(),
@@ -44,7 +45,7 @@ export async function serveControlPlane(plane: LocalControlPlane): Promise<Contr
     };
     if (req.headers.authorization !== `Bearer ${token}`) return reply(401, { error: "unauthorized" });
     req.resume();
-    const match = /^\/apiservers\/(main|writer)\/(restart|stop|start|pause|resume)$/.exec(req.url ?? "");
+    const match = /^\/apiservers\/(main|writer)\/(restart|stop|kill|start|pause|resume)$/.exec(req.url ?? "");
     let run: (() => Promise<unknown>) | undefined;
     if (req.method === "POST" && match) {
       const name = match[1] as ApiServerName;

@@ -128,6 +128,12 @@ export class ManagedProcess {
     }
   }
 
+  /** SIGKILL (a crash); resolves once the process has exited. */
+  async kill(): Promise<void> {
+    this.killNow();
+    await this.exit;
+  }
+
   /** Synchronous SIGKILL, for process exit and signal handlers, where nothing async runs any more. */
   killNow(): void {
     if (!this.running) return;
@@ -206,6 +212,8 @@ export interface LocalControlPlaneOptions {
   binaries: ControlPlaneBinaries;
   /** Startup bound for each process. Default 60 s (a cold apiserver on 2 busy cores takes ~3-10 s). */
   startTimeoutMs?: number;
+  /** Progress lines (process starts and stops, with their durations). Default: none. */
+  log?: (message: string) => void;
 }
 
 const users: { name: UserName; groups: string[] }[] = [
@@ -232,6 +240,7 @@ export class LocalControlPlane {
   private readonly apiServers: Record<ApiServerName, ManagedProcess>;
   private readonly ports: Record<ApiServerName, number>;
   private readonly startTimeoutMs: number;
+  private readonly log: (message: string) => void;
   private caPem: string | undefined;
   private removed = false;
 
@@ -239,6 +248,7 @@ export class LocalControlPlane {
     const [etcdClient, etcdPeer, etcdMetrics, mainPort, writerPort] = ports as [number, number, number, number, number];
     this.dir = dir;
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000;
+    this.log = options.log ?? (() => {});
     this.tokens = Object.fromEntries(users.map((u) => [u.name, randomBytes(24).toString("hex")])) as Record<UserName, string>;
     this.etcdUrl = `http://127.0.0.1:${etcdClient}`;
     this.ports = { main: mainPort, writer: writerPort };
@@ -283,7 +293,7 @@ export class LocalControlPlane {
           "--advertise-address=127.0.0.1",
           `--secure-port=${this.ports[name]}`,
           // Both apiservers share the directory: the first generates a self-signed CA and serving
-          // certificate (SANs 127.0.0.1, localhost, kubernetes.default...), the second and every
+          // certificate (SANs 127.0.0.1, 10.0.0.1, kubernetes.default...), the second and every
           // restart reuse them, so one CA (the bundle's second certificate) verifies them all.
           `--cert-dir=${join(dir, "certs")}`,
           "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
@@ -301,6 +311,10 @@ export class LocalControlPlane {
           // Without it the apiserver complains that 127.0.0.1 may not be a "kubernetes" endpoint.
           "--endpoint-reconciler-type=none",
           "--shutdown-delay-duration=0s",
+          // Without it, an open watch holds a SIGTERMed apiserver for its whole shutdown timeout
+          // (60 s, then "Failed to shutdown server: context deadline exceeded"); with it the
+          // apiserver ends its watches and exits in about a second, as an HA setup would want.
+          "--shutdown-watch-termination-grace-period=2s",
         ],
         join(dir, `kube-apiserver-${name}.log`),
       );
@@ -360,6 +374,7 @@ export class LocalControlPlane {
   }
 
   async startApiServer(name: ApiServerName): Promise<void> {
+    const started = Date.now();
     const server = this.apiServers[name];
     server.start();
     const certPath = join(this.dir, "certs", "apiserver.crt");
@@ -379,10 +394,19 @@ export class LocalControlPlane {
       async () => (await apiServerGet(`${url}/api/v1/namespaces/default`, this.tokens.admin, this.caPem)).status === 200,
       { timeoutMs: this.startTimeoutMs, process: server },
     );
+    this.log(`${server.name} ready in ${Date.now() - started} ms (pid ${server.pid})`);
   }
 
   async stopApiServer(name: ApiServerName): Promise<void> {
+    const started = Date.now();
     await this.apiServers[name].stop();
+    this.log(`${this.apiServers[name].name} stopped in ${Date.now() - started} ms`);
+  }
+
+  /** SIGKILL: the apiserver crashes; its connections are reset. */
+  async killApiServer(name: ApiServerName): Promise<void> {
+    await this.apiServers[name].kill();
+    this.log(`${this.apiServers[name].name} killed`);
   }
 
   /** Stops and starts the apiserver with the same flags and port, on the same etcd. */
@@ -400,11 +424,16 @@ export class LocalControlPlane {
     }
   }
 
-  /** Graceful: apiservers, then etcd, then the directory. Idempotent. */
+  /**
+   * Graceful: apiservers, then etcd, then the directory. Idempotent. The SIGKILL bounds keep it
+   * well inside vitest's teardownTimeout (10 s).
+   */
   async stop(): Promise<void> {
-    await Promise.all(Object.values(this.apiServers).map((p) => p.stop()));
-    await this.etcd.stop();
+    const started = Date.now();
+    await Promise.all(Object.values(this.apiServers).map((p) => p.stop(4_000)));
+    await this.etcd.stop(3_000);
     this.removeDir();
+    this.log(`control plane stopped and removed in ${Date.now() - started} ms`);
   }
 
   /** Synchronous: SIGKILL everything and remove the directory. For exit and signal handlers. */

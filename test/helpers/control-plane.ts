@@ -141,9 +141,17 @@ export class ControlPlane {
     return this.control(`/apiservers/${name}/restart`);
   }
 
-  /** SIGTERM (SIGKILL after 10 s); resolves once the process has exited. */
+  /**
+   * SIGTERM: a graceful stop (open watches end normally within about a second; SIGKILL after
+   * 10 s). Resolves once the process has exited.
+   */
   stopApiServer(name: ApiServerName = "main"): Promise<unknown> {
     return this.control(`/apiservers/${name}/stop`);
+  }
+
+  /** SIGKILL: a crash; clients see their connections reset. Resolves once the process has exited. */
+  killApiServer(name: ApiServerName = "main"): Promise<unknown> {
+    return this.control(`/apiservers/${name}/kill`);
   }
 
   /** Resolves once /readyz is 200 and the default namespace exists. */

@@ -13,6 +13,7 @@ import type { StreamAccess } from "../../src/streams/access.ts";
 import { type PodQuery, PodStreams } from "../../src/streams/pod-streams.ts";
 import { FeedRegistry } from "../../src/streams/shared-feed.ts";
 import type { StreamEvent } from "../../src/streams/stream-event.ts";
+import { noObserver } from "../../src/streams/stream-observer.ts";
 import { SubscriptionLimits } from "../../src/streams/subscription-limits.ts";
 import { ViewRegistry } from "../../src/streams/view-registry.ts";
 import { captureLogger, podFixture, StreamReader, settle, userLabel } from "./support.ts";
@@ -50,6 +51,7 @@ function podStreams(queueCapacity = 100): PodStreams {
     syncTimeoutMs: 5_000,
     recheckIntervalMs: 0,
     feeds: new FeedRegistry(),
+    observer: noObserver,
     limits: new SubscriptionLimits({ perSubject: 100, total: 100 }),
     shutdown: shutdown.signal,
     logger: log.logger,

@@ -16,6 +16,8 @@ export interface TokenReviewOptions {
   invalidTtlMs?: number;
   /** Audiences to ask for; default: the apiserver's own. */
   audiences?: string[];
+  /** Told about every cache lookup. */
+  onLookup?: (hit: boolean) => void;
 }
 
 type Cached = { identity: Identity | undefined };
@@ -40,6 +42,7 @@ export class TokenReviewAuthenticator implements Authenticator {
   authenticate(token: string): Promise<Identity | undefined> {
     const key = createHash("sha256").update(token).digest("base64url");
     const cached = this.cache.get(key);
+    this.options.onLookup?.(cached !== undefined);
     if (cached) return Promise.resolve(cached.identity);
     let pending = this.inflight.get(key);
     if (!pending) {

@@ -25,6 +25,8 @@ export interface SubjectAccessReviewOptions {
   allowTtlMs?: number;
   /** How long a deny is cached. Default 5 s. */
   denyTtlMs?: number;
+  /** Told about every cache lookup. */
+  onLookup?: (hit: boolean) => void;
 }
 
 /**
@@ -36,11 +38,13 @@ export class SubjectAccessReviewAuthorizer implements Authorizer {
   private readonly api: AuthorizationV1Api;
   private readonly cache: LRUCache<string, Decision>;
   private readonly denyTtlMs: number;
+  private readonly onLookup: ((hit: boolean) => void) | undefined;
 
   constructor(kubeConfig: KubeConfig, options: SubjectAccessReviewOptions = {}) {
     this.api = kubeConfig.makeApiClient(AuthorizationV1Api);
     this.cache = new LRUCache({ max: 50_000, ttl: options.allowTtlMs ?? 30_000 });
     this.denyTtlMs = options.denyTtlMs ?? 5_000;
+    this.onLookup = options.onLookup;
   }
 
   async authorize(identity: Identity, request: ResourceRequest): Promise<Decision> {
@@ -56,6 +60,7 @@ export class SubjectAccessReviewAuthorizer implements Authorizer {
       namespace,
     ]);
     const cached = this.cache.get(key);
+    this.onLookup?.(cached !== undefined);
     if (cached) return cached;
     const review = await this.api
       .createSubjectAccessReview({

@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import { ForbiddenError } from "../../errors.ts";
 import { resourceName } from "../../kube/types.ts";
 import type { AccessCheck, Denial, StreamAccess } from "../../streams/access.ts";
@@ -13,14 +14,19 @@ const verbs = ["list", "watch"] as const;
  */
 export class RequestAccess implements StreamAccess {
   readonly subject: string;
+  readonly logger: Logger | undefined;
   private readonly identity: Identity;
   private readonly token: string | undefined;
   private readonly authenticator: Authenticator | undefined;
   private readonly authorizer: Authorizer | undefined;
 
   /** Without an authorizer every request is allowed (--auth none). */
-  constructor(identity: Identity, options: { token?: string; authenticator?: Authenticator; authorizer?: Authorizer } = {}) {
+  constructor(
+    identity: Identity,
+    options: { token?: string; authenticator?: Authenticator; authorizer?: Authorizer; logger?: Logger } = {},
+  ) {
     this.identity = identity;
+    this.logger = options.logger;
     this.subject = identity.username;
     this.token = options.token;
     this.authenticator = options.authenticator;

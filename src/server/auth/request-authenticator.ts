@@ -16,14 +16,13 @@ export function bearerToken(request: IncomingMessage): string | undefined {
 
 export function requestAuthenticator(auth: AuthSettings): RequestAuthenticator {
   if (auth.mode === "none") {
-    const everyone = new RequestAccess(anonymousIdentity);
-    return () => Promise.resolve(everyone);
+    return (_request, logger) => Promise.resolve(new RequestAccess(anonymousIdentity, { logger }));
   }
   const { authenticator, authorizer } = auth;
-  return async (request) => {
+  return async (request, logger) => {
     const token = bearerToken(request);
     if (token === undefined) return undefined;
     const identity = await authenticator.authenticate(token);
-    return identity && new RequestAccess(identity, { token, authenticator, authorizer });
+    return identity && new RequestAccess(identity, { token, authenticator, authorizer, logger: logger.child({ user: identity.username }) });
   };
 }

@@ -1,0 +1,100 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { InformerRegistry } from "../kube/informer-registry.ts";
+import type { StreamObserver } from "../streams/stream-observer.ts";
+
+/**
+ * kubesub's Prometheus metrics (/metrics). Streams report through the StreamObserver this
+ * implements; informers are read at scrape time; the auth caches count their own hits.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly authCache: Counter<"cache" | "result">;
+  readonly observer: StreamObserver;
+  private informers: InformerRegistry | undefined;
+
+  /** Informer gauges read this registry at scrape time. */
+  watchInformers(informers: InformerRegistry): void {
+    this.informers = informers;
+  }
+
+  constructor() {
+    const self = this;
+    const registry = this.registry;
+    collectDefaultMetrics({ register: registry, prefix: "kubesub_process_" });
+    const active = new Gauge({
+      name: "kubesub_subscriptions_active",
+      help: "Open subscriptions, by field.",
+      labelNames: ["field"],
+      registers: [registry],
+    });
+    const delivered = new Counter({
+      name: "kubesub_events_delivered_total",
+      help: "Events handed to subscribers' transports, by field.",
+      labelNames: ["field"],
+      registers: [registry],
+    });
+    const depth = new Histogram({
+      name: "kubesub_subscriber_queue_depth",
+      help: "Events still queued for a subscriber when one is delivered.",
+      labelNames: ["field"],
+      buckets: [0, 1, 2, 5, 10, 50, 100, 500, 1000, 5000],
+      registers: [registry],
+    });
+    const overflows = new Counter({
+      name: "kubesub_subscriber_overflows_total",
+      help: "Streams ended with OVERFLOW because their client read too slowly.",
+      labelNames: ["field"],
+      registers: [registry],
+    });
+    const latency = new Histogram({
+      name: "kubesub_event_delivery_latency_seconds",
+      help: "From kubesub observing a change to handing the event to a subscriber's transport.",
+      labelNames: ["field"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    });
+    this.authCache = new Counter({
+      name: "kubesub_auth_cache_total",
+      help: "TokenReview and SubjectAccessReview cache lookups, by cache and result (hit or miss).",
+      labelNames: ["cache", "result"],
+      registers: [registry],
+    });
+    this.observer = {
+      opened: (field) => active.inc({ field }),
+      closed: (field) => active.dec({ field }),
+      overflowed: (field) => overflows.inc({ field }),
+      delivered: (field, event, queueDepth) => {
+        delivered.inc({ field });
+        depth.observe({ field }, queueDepth);
+        if (event.type !== "added" || event.cause !== "INITIAL_STATE") {
+          latency.observe({ field }, Math.max(0, Date.now() - Date.parse(event.observedAt)) / 1000);
+        }
+      },
+    };
+
+    type Entry = ReturnType<InformerRegistry["snapshot"]>[number];
+    const perInformer = (name: string, help: string, value: (entry: Entry) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["informer"],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const entry of self.informers?.snapshot() ?? []) this.set({ informer: entry.key }, value(entry));
+        },
+      });
+    perInformer("kubesub_informer_synced", "1 when the informer's cache holds a complete list.", (e) => (e.informer.hasSynced ? 1 : 0));
+    perInformer("kubesub_informer_references", "Views using the informer.", (e) => e.references);
+    perInformer(
+      "kubesub_informer_watch_restarts",
+      "Watches restarted after a failure or a silent connection.",
+      (e) => e.informer.status.watchRestarts,
+    );
+    perInformer("kubesub_informer_relists", "Lists after the first (410 Gone, or recovery).", (e) => e.informer.status.relists);
+    perInformer("kubesub_informer_last_event_age_seconds", "Seconds since the informer's last list or change event.", (e) => {
+      const at = e.informer.status.lastEventAt;
+      return at === 0 ? Number.NaN : (Date.now() - at) / 1000;
+    });
+  }
+}
