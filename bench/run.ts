@@ -49,6 +49,7 @@ export interface Result extends Scenario, LoadReport {
   offeredPerSecond: number;
   cpuSecondsPer100k: number;
   idleBytesPerSubscriber: number;
+  idleHeapBytesPerSubscriber: number;
   serverRssBytes: number;
 }
 
@@ -100,6 +101,7 @@ async function measure(system: System, scenario: Scenario): Promise<Result> {
       offeredPerSecond: scenario.rate * scenario.subscribers,
       cpuSecondsPer100k: report.deliveries > 0 ? ((end.cpuSeconds - start.cpuSeconds) / report.deliveries) * 100_000 : Number.NaN,
       idleBytesPerSubscriber: (idle.rssBytes - before.rssBytes) / Math.max(1, connected.subscribers),
+      idleHeapBytesPerSubscriber: (idle.heapUsedBytes - before.heapUsedBytes) / Math.max(1, connected.subscribers),
       serverRssBytes: end.rssBytes,
     };
   } finally {
@@ -124,13 +126,13 @@ const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString("e
 const rows = results.map((r) => {
   const raw = results.find((o) => o.system === "raw" && o.subscribers === r.subscribers);
   const ratio = raw && r.system !== "raw" ? ` (${fmt(r.deliveriesPerSecond / raw.deliveriesPerSecond, 2)}x raw)` : "";
-  return `| ${r.system} | ${fmt(r.subscribers)} | ${fmt(r.rate)}/s | ${fmt(r.deliveriesPerSecond)}${ratio} | ${fmt(r.offeredPerSecond)} | ${fmt(r.p50)} / ${fmt(r.p95)} / ${fmt(r.p99)} | ${fmt(r.cpuSecondsPer100k, 2)} | ${fmt(r.idleBytesPerSubscriber / 1024, 1)} KiB | ${fmt(r.closed)} |`;
+  return `| ${r.system} | ${fmt(r.subscribers)} | ${fmt(r.rate)}/s | ${fmt(r.deliveriesPerSecond)}${ratio} | ${fmt(r.offeredPerSecond)} | ${fmt(r.p50)} / ${fmt(r.p95)} / ${fmt(r.p99)} | ${fmt(r.cpuSecondsPer100k, 2)} | ${fmt(r.idleBytesPerSubscriber / 1024, 1)} / ${fmt(r.idleHeapBytesPerSubscriber / 1024, 1)} KiB | ${fmt(r.closed)} |`;
 });
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${fmt(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}`;
 const table = [
   `Machine: ${machine}${quick ? " (quick run)" : ""}`,
   "",
-  "| server | subscribers | changes | deliveries/s | offered/s | latency p50 / p95 / p99 ms | CPU s per 100k deliveries | idle memory per subscriber | streams lost |",
+  "| server | subscribers | changes | deliveries/s | offered/s | latency p50 / p95 / p99 ms | CPU s per 100k deliveries | idle memory per subscriber (RSS / heap) | streams lost |",
   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ...rows,
 ].join("\n");

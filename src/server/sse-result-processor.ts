@@ -1,5 +1,4 @@
-import { once } from "node:events";
-import { PassThrough } from "node:stream";
+import { Readable } from "node:stream";
 import type { ExecutionResult } from "graphql";
 import type { Plugin } from "graphql-yoga";
 
@@ -43,24 +42,40 @@ export function useSharedSse(options: SseOptions = {}): Plugin {
       if (!(request.headers.get("accept") ?? "").includes("text/event-stream")) return;
       setResultProcessor((value, fetchAPI) => {
         const iterator = (value as AsyncIterable<ExecutionResult>)[Symbol.asyncIterator]();
-        const body = new PassThrough();
-        const timer = setInterval(() => body.write(ping), pingIntervalMs);
+        // The server adapter pipes this straight into the response; read() is called when the
+        // socket wants more, which is how backpressure from a slow client reaches the loop below.
+        let wanted: (() => void) | undefined;
+        const body = new Readable({
+          read() {
+            const resume = wanted;
+            wanted = undefined;
+            resume?.();
+          },
+        });
+        const timer = setInterval(() => body.push(ping), pingIntervalMs);
         timer.unref();
         let open = true;
         body.once("close", () => {
           open = false;
           clearInterval(timer);
+          wanted?.();
           void iterator.return?.();
         });
-        body.write(ping);
+        body.push(ping);
         const forward = async () => {
           while (open) {
             const next = await iterator.next();
-            if (next.value != null && open && !body.write(frameOf(next.value))) await once(body, "drain");
+            if (!open) return;
             if (next.done) {
               clearInterval(timer);
-              body.end(complete);
+              body.push(complete);
+              body.push(null);
               return;
+            }
+            if (next.value != null && !body.push(frameOf(next.value))) {
+              await new Promise<void>((resolve) => {
+                wanted = resolve;
+              });
             }
           }
         };
