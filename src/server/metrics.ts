@@ -1,6 +1,7 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { InformerRegistry } from "../kube/informer-registry.ts";
 import type { StreamObserver } from "../streams/stream-observer.ts";
+import { FastHistogram } from "./fast-histogram.ts";
 
 /**
  * kubesub's Prometheus metrics (/metrics). Streams report through the StreamObserver this
@@ -27,18 +28,24 @@ export class Metrics {
       labelNames: ["field"],
       registers: [registry],
     });
-    const delivered = new Counter({
+    // The per-delivery figures are kept in plain numbers and handed to prom-client at scrape time.
+    const deliveredByField = new Map<string, number>();
+    new Counter({
       name: "kubesub_events_delivered_total",
       help: "Events handed to subscribers' transports, by field.",
       labelNames: ["field"],
       registers: [registry],
+      collect() {
+        this.reset();
+        for (const [field, total] of deliveredByField) this.inc({ field }, total);
+      },
     });
-    const depth = new Histogram({
+    const depth = new FastHistogram({
       name: "kubesub_subscriber_queue_depth",
-      help: "Events still queued for a subscriber when one is delivered.",
-      labelNames: ["field"],
+      help: "Events still queued for a subscriber when one is delivered, by field.",
+      label: "field",
       buckets: [0, 1, 2, 5, 10, 50, 100, 500, 1000, 5000],
-      registers: [registry],
+      registry,
     });
     const overflows = new Counter({
       name: "kubesub_subscriber_overflows_total",
@@ -46,12 +53,12 @@ export class Metrics {
       labelNames: ["field"],
       registers: [registry],
     });
-    const latency = new Histogram({
+    const latency = new FastHistogram({
       name: "kubesub_event_delivery_latency_seconds",
-      help: "From kubesub observing a change to handing the event to a subscriber's transport.",
-      labelNames: ["field"],
+      help: "From kubesub observing a change to handing the event to a subscriber's transport, by field.",
+      label: "field",
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [registry],
+      registry,
     });
     this.authCache = new Counter({
       name: "kubesub_auth_cache_total",
@@ -64,10 +71,10 @@ export class Metrics {
       closed: (field) => active.dec({ field }),
       overflowed: (field) => overflows.inc({ field }),
       delivered: (field, event, queueDepth) => {
-        delivered.inc({ field });
-        depth.observe({ field }, queueDepth);
+        deliveredByField.set(field, (deliveredByField.get(field) ?? 0) + 1);
+        depth.observe(field, queueDepth);
         if (event.type !== "added" || event.cause !== "INITIAL_STATE") {
-          latency.observe({ field }, Math.max(0, Date.now() - Date.parse(event.observedAt)) / 1000);
+          latency.observe(field, Math.max(0, Date.now() - Date.parse(event.observedAt)) / 1000);
         }
       },
     };
