@@ -75,7 +75,7 @@ export function ideKeyOfPod(raw: KubeObject, enabled: ReadonlySet<IDEConvention>
   const labels = raw.metadata?.labels ?? {};
   const kind = labels[ideKindLabel];
   if (enabled.has("KUBESUB_LABELS") && kind !== undefined && kindByLabel.has(kind)) {
-    return `KUBESUB_LABELS/${labels[ideNameLabel] ?? raw.metadata?.name ?? ""}`;
+    return `KUBESUB_LABELS/${labels[ideNameLabel] || (raw.metadata?.name ?? "")}`;
   }
   const notebook = labels[notebookNameLabel];
   if (enabled.has("KUBEFLOW_NOTEBOOK") && notebook) return `KUBEFLOW_NOTEBOOK/${notebook}`;
@@ -151,7 +151,8 @@ export function toIde(
 
 /**
  * An IDE's status, from its pods and whether it was stopped, first match wins:
- * - STOPPED: stopped on purpose (Kubeflow's kubeflow-resource-stopped annotation).
+ * - STOPPED: stopped on purpose (Kubeflow's kubeflow-resource-stopped annotation), or every live
+ *   pod has completed (phase Succeeded: a server that exited cleanly).
  * - PENDING: no pod yet.
  * - TERMINATING: every pod is being deleted.
  * - READY: a live pod's Ready condition is True.
@@ -165,6 +166,7 @@ export function ideStatus(pods: readonly Pod[], stopped: boolean): IDEStatus {
   if (pods.length === 0) return "PENDING";
   const live = livePods(pods);
   if (live.length === 0) return "TERMINATING";
+  if (live.every((pod) => pod.phase === "SUCCEEDED")) return "STOPPED";
   if (live.some((pod) => pod.ready)) return "READY";
   const stuck = (pod: Pod) => pod.phase === "FAILED" || pod.containers.some((c) => c.reason !== null && failureReasons.has(c.reason));
   if (live.some(stuck)) return "FAILED";

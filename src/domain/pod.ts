@@ -81,12 +81,12 @@ interface KubeContainerStatus {
   };
 }
 
-const phases: Record<string, PodPhase> = {
-  Pending: "PENDING",
-  Running: "RUNNING",
-  Succeeded: "SUCCEEDED",
-  Failed: "FAILED",
-};
+const phases = new Map<string, PodPhase>([
+  ["Pending", "PENDING"],
+  ["Running", "RUNNING"],
+  ["Succeeded", "SUCCEEDED"],
+  ["Failed", "FAILED"],
+]);
 
 const cache = new WeakMap<KubePod, Map<string, Pod>>();
 const labelMaps = new WeakMap<Pod, Record<string, string>>();
@@ -136,7 +136,7 @@ function project(pod: KubePod, userLabel: string): Pod {
     uid: meta.uid ?? "",
     labels,
     user: meta.labels?.[userLabel] ?? null,
-    phase: phases[status.phase ?? ""] ?? "UNKNOWN",
+    phase: phases.get(status.phase ?? "") ?? "UNKNOWN",
     status: displayStatus(status, containers, deletionTimestamp),
     ready,
     containers,

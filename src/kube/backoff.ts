@@ -1,7 +1,7 @@
 export interface BackoffOptions {
   /** First delay. Default 800 ms, as client-go's reflector. */
   initialMs?: number;
-  /** Upper bound of a delay. Default 30 s. */
+  /** Upper bound of a delay, jitter included. Default 30 s. */
   maxMs?: number;
   /** Multiplier per failure. Default 2. */
   factor?: number;
@@ -53,7 +53,7 @@ export class Backoff {
     }
     const base = this.currentMs;
     this.currentMs = Math.min(this.maxMs, this.currentMs * this.factor);
-    return Math.round(base * (1 - this.jitter + this.random() * 2 * this.jitter));
+    return Math.min(this.maxMs, Math.round(base * (1 - this.jitter + this.random() * 2 * this.jitter)));
   }
 }
 

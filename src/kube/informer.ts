@@ -155,7 +155,7 @@ export class Informer<T extends KubeObject> {
   private onReplace(items: T[], resourceVersion: string): void {
     this.lists += 1;
     this.state.lastEventAt = Date.now();
-    const deltas = this.store.replace(items);
+    const deltas = this.store.replace(items, resourceVersion);
     const firstSync = !this.state.synced;
     this.state.synced = true;
     this.state.lastError = undefined;

@@ -4,8 +4,11 @@ import { type KubeObject, objectKey, resourceVersionOf } from "./types.ts";
 export type Delta<T extends KubeObject> =
   | { type: "added"; object: T }
   | { type: "updated"; old: T; object: T }
-  /** object is the last state the store held. */
-  | { type: "deleted"; object: T };
+  /**
+   * object is the last state the store held. resourceVersion is set when a relist found the object
+   * gone: the list's resourceVersion, at which it was known to be deleted.
+   */
+  | { type: "deleted"; object: T; resourceVersion?: string };
 
 /**
  * The informer's cache: the latest known state of each object, keyed by namespace/name.
@@ -32,7 +35,7 @@ export class ObjectStore<T extends KubeObject> {
    * Replaces the whole content with a fresh LIST and returns the difference: what was added, what
    * changed (by resourceVersion) and what disappeared while nobody was watching.
    */
-  replace(objects: readonly T[]): Delta<T>[] {
+  replace(objects: readonly T[], resourceVersion?: string): Delta<T>[] {
     const deltas: Delta<T>[] = [];
     const seen = new Set<string>();
     for (const object of objects) {
@@ -44,7 +47,7 @@ export class ObjectStore<T extends KubeObject> {
     for (const [key, old] of this.items) {
       if (!seen.has(key)) {
         this.items.delete(key);
-        deltas.push({ type: "deleted", object: old });
+        deltas.push({ type: "deleted", object: old, resourceVersion });
       }
     }
     return deltas;

@@ -9,7 +9,9 @@ export const IDEKind = builder.enumType("IDEKind", { values: ["JUPYTERLAB", "RST
 const IDEStatus = builder.enumType("IDEStatus", {
   description: "Derived from the IDE's pods, first match wins.",
   values: {
-    STOPPED: { description: "Stopped on purpose (Kubeflow's kubeflow-resource-stopped annotation)." },
+    STOPPED: {
+      description: "Stopped on purpose (Kubeflow's kubeflow-resource-stopped annotation), or its pods completed (phase Succeeded).",
+    },
     PENDING: { description: "No pod yet, or its pod waits to be scheduled." },
     TERMINATING: { description: "Every pod is being deleted." },
     READY: { description: "A pod's Ready condition is True." },

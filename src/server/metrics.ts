@@ -73,7 +73,8 @@ export class Metrics {
       delivered: (field, event, queueDepth) => {
         deliveredByField.set(field, (deliveredByField.get(field) ?? 0) + 1);
         depth.observe(field, queueDepth);
-        const change = event.type === "updated" || ((event.type === "added" || event.type === "deleted") && event.cause !== "INITIAL_STATE");
+        const change =
+          event.type === "updated" || ((event.type === "added" || event.type === "deleted") && event.cause !== "INITIAL_STATE");
         if (change) {
           latency.observe(field, Math.max(0, Date.now() - Date.parse(event.observedAt)) / 1000);
         }

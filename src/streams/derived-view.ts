@@ -45,7 +45,8 @@ export class DerivedView<M> implements View<M> {
     this.description = options.description;
     this.detach = options.sources.map(({ informer }, index) =>
       informer.addHandler((delta) => {
-        const resourceVersion = delta.object.metadata?.resourceVersion ?? "";
+        const resourceVersion =
+          (delta.type === "deleted" ? delta.resourceVersion : undefined) ?? delta.object.metadata?.resourceVersion ?? "";
         for (const key of options.affectedKeys(index, delta)) this.recompute(key, resourceVersion);
       }),
     );

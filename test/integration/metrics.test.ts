@@ -1,5 +1,6 @@
 import { createClient } from "graphql-sse";
 import { afterEach, beforeEach, expect, it } from "vitest";
+import type { KubePod } from "../../src/domain/pod.ts";
 import { podResource } from "../../src/kube/resources.ts";
 import { type RunningKubesub, startOnMemoryCluster } from "../helpers/kubesub-server.ts";
 import { podFixture } from "../helpers/pods.ts";
@@ -26,7 +27,7 @@ it("/metrics counts open subscriptions, deliveries, delivery latency and the inf
   const client = createClient({ url: `${kubesub.origin}/graphql`, singleConnection: false, retryAttempts: 0 });
   const stream = client.iterate({ query: `subscription { podEvents(project: "team-a") { __typename } }` });
   await take(stream, { count: 2 });
-  kubesub.cluster.update(podResource, "team-a", "alice-1", (pod: { status?: object }) => {
+  kubesub.cluster.update<KubePod>(podResource, "team-a", "alice-1", (pod) => {
     pod.status = { phase: "Running" };
   });
   await take(stream, { count: 1 });
