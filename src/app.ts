@@ -123,8 +123,11 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     // Streams end at once on the abort; give them until the deadline to flush their last event.
     const deadline = started + options.shutdownTimeoutMs;
     while (registry.snapshot().some((entry) => entry.references > 0) && Date.now() < deadline) {
+      // Keep-alive connections between requests would carry a client's retry back to this server.
+      server.closeIdleConnections();
       await sleep(20, AbortSignal.timeout(20));
     }
+    server.closeIdleConnections();
     await sleep(Math.min(100, Math.max(0, deadline - Date.now())), new AbortController().signal);
     server.closeAllConnections();
     await Promise.all([closed, registry.close(), yoga.dispose()]);

@@ -28,8 +28,10 @@ export function useQueryLimits(limits: QueryLimits): Plugin[] {
   });
   return [
     maxTokensPlugin({ n: limits.maxTokens, ...reject("tokens") }) as Plugin,
-    maxDepthPlugin({ n: limits.maxDepth, ignoreIntrospection: true, ...reject("depth") }) as Plugin,
+    // Fragments are measured where they are spread, not as levels of their own, so a client that
+    // factors its selections into fragments (as graphql-codegen users do) is not penalised.
+    maxDepthPlugin({ n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true, ...reject("depth") }) as Plugin,
     maxAliasesPlugin({ n: limits.maxAliases, ...reject("aliases") }) as Plugin,
-    costLimitPlugin({ maxCost: limits.maxCost, ignoreIntrospection: true, ...reject("cost") }) as Plugin,
+    costLimitPlugin({ maxCost: limits.maxCost, ignoreIntrospection: true, flattenFragments: true, ...reject("cost") }) as Plugin,
   ];
 }
