@@ -1,5 +1,6 @@
-// Three projects: unit (in-memory, fake timers), integration (the real server over real HTTP on
-// the in-memory cluster) and e2e (a real kube-apiserver and etcd; see test/e2e/README.md).
+// Four projects: unit (in-memory, fake timers), integration (the real server over real HTTP on
+// the in-memory cluster), e2e (a real kube-apiserver and etcd; see test/e2e/README.md) and browser
+// (the example dashboard and GraphiQL in headless Chromium).
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
@@ -28,6 +29,7 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      { extends: true, test: { name: "browser", include: ["test/browser/**/*.test.ts"], testTimeout: 60_000, hookTimeout: 60_000 } },
     ],
   },
 });

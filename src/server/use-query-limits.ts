@@ -22,7 +22,7 @@ export function useQueryLimits(limits: QueryLimits): Plugin[] {
     propagateOnRejection: true,
     onReject: [
       (_context: unknown, error: GraphQLError) => {
-        throw new GraphQLError(error.message, { extensions: { code: "QUERY_TOO_COMPLEX", limit, http: { status: 400 } } });
+        throw new GraphQLError(error.message, { extensions: { code: "QUERY_TOO_COMPLEX", limit } });
       },
     ],
   });

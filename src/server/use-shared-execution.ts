@@ -44,12 +44,14 @@ export function useSharedExecution(): Plugin {
       setSubscribeFn(async (args) => {
         const validated = validateSubscriptionArgs(args);
         if (!("schema" in validated)) {
-          // Variables that do not fit their types: the caller's mistake, as for any other argument.
+          // Variables that do not fit their types: the caller's mistake, as for any other argument. No
+          // HTTP status of its own: over SSE the errors must arrive in a `next` event of an
+          // accepted stream (graphql-sse's PROTOCOL.md), which a 400 would prevent.
           const errors = validated.map(
             (error) =>
               new GraphQLError(error.message, {
                 nodes: error.nodes,
-                extensions: { code: "BAD_USER_INPUT", http: { status: 400 }, ...error.extensions },
+                extensions: { code: "BAD_USER_INPUT", ...error.extensions },
               }),
           );
           return { errors };

@@ -1,5 +1,6 @@
 import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
 import { useGraphQLSSE } from "@graphql-yoga/plugin-graphql-sse";
+import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { GraphQLError, type GraphQLSchema } from "graphql";
 import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
@@ -64,6 +65,9 @@ export function createKubesubYoga(options: YogaOptions): KubesubYoga {
     graphqlEndpoint: "/graphql",
     landingPage: false,
     graphiql: options.graphiql ? { title: "kubesub", subscriptionsProtocol: "SSE", defaultQuery: exampleOperation } : false,
+    // GraphiQL's scripts and styles served by kubesub itself, not fetched from a CDN: it works
+    // offline and in clusters without internet access.
+    renderGraphiQL,
     cors:
       options.corsOrigins.length > 0
         ? {
