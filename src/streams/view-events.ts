@@ -103,8 +103,18 @@ export function viewEvents(
   if (options.shutdown.aborted) onShutdown();
 
   const start = async () => {
-    const deadline = AbortSignal.any([stop.signal, AbortSignal.timeout(options.syncTimeoutMs)]);
-    await Promise.all(subscriptions.map((s) => s.lease.view.settle(deadline)));
+    // A plain timer, cleared once settled: AbortSignal.timeout would hold every stream's timer and
+    // listeners for the whole sync timeout, and allocate a DOMException when it fires.
+    const waiting = new AbortController();
+    const giveUp = () => waiting.abort();
+    const timer = setTimeout(giveUp, options.syncTimeoutMs);
+    stop.signal.addEventListener("abort", giveUp, { once: true });
+    try {
+      await Promise.all(subscriptions.map((s) => s.lease.view.settle(waiting.signal)));
+    } finally {
+      clearTimeout(timer);
+      stop.signal.removeEventListener("abort", giveUp);
+    }
     if (queue.isClosed) return;
     // Snapshot and handler registration happen in one synchronous turn: no delta falls between.
     const observedAt = now().toISOString();

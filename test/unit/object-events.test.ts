@@ -308,6 +308,19 @@ describe("pod event streams", () => {
     expect(await read(reader)).toEqual(["added a INITIAL_STATE", "complete 1"]);
   });
 
+  it("starts with what it can read when the apiserver stays silent past the sync timeout, then catches up", async () => {
+    const release = cluster.holdLists(); // the list hangs: an apiserver that accepts but never answers
+    createPod("a");
+    const { reader } = await open({ project: ns });
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(await read(reader)).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1); // syncTimeoutMs is 5 s
+    expect(await read(reader)).toEqual(["unavailable pods UNREACHABLE", "complete 0"]);
+    release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(await read(reader)).toEqual(["added a CLUSTER_CHANGE"]);
+  });
+
   it("watches nothing for a caller who may not read the namespace", async () => {
     const forbidden = new GraphQLError("no", { extensions: { code: "FORBIDDEN" } });
     const denied: StreamAccess = { ...allowAll, authorize: () => Promise.reject(forbidden) };
