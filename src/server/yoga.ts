@@ -89,7 +89,10 @@ export function createKubesubYoga(options: YogaOptions): KubesubYoga {
       debug: (...args) => logger.debug(args.map(String).join(" ")),
       info: (...args) => logger.info(args.map(String).join(" ")),
       warn: (...args) => logger.warn(args.map(String).join(" ")),
-      error: (...args) => logger.error(args.map(String).join(" ")),
+      // An error in a resolver has been logged once, with its cause, by maskError above.
+      error: (...args) => {
+        if (!args.some((arg) => arg instanceof GraphQLError)) logger.error(args.map(String).join(" "));
+      },
     },
     plugins,
   });

@@ -25,9 +25,12 @@ export class SubscriptionLimits {
   acquire(subject: string): () => void {
     const held = this.bySubject.get(subject) ?? 0;
     if (held >= this.options.perSubject) {
-      throw new GraphQLError(`you already hold ${held} subscriptions, the most one identity may hold; close some first`, {
-        extensions: { code: "TOO_MANY_SUBSCRIPTIONS", limit: this.options.perSubject },
-      });
+      throw new GraphQLError(
+        `you already hold ${held} subscription${held === 1 ? "" : "s"}, the most one identity may hold; close one first`,
+        {
+          extensions: { code: "TOO_MANY_SUBSCRIPTIONS", limit: this.options.perSubject },
+        },
+      );
     }
     if (this.open >= this.options.total) {
       throw new GraphQLError("this kubesub replica holds as many subscriptions as it may; retry later or on another replica", {

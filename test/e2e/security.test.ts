@@ -322,7 +322,7 @@ describe.skipIf(!cp.isLocal)("multi-tenant security", () => {
     expect(summaries(await opening(first))).toEqual(["InitialStateComplete 0"]);
     const second = await opening(podEvents(kubesub, alice, nsA.name));
     expect(firstError(second)).toEqual({
-      message: "you already hold 1 subscriptions, the most one identity may hold; close some first",
+      message: "you already hold 1 subscription, the most one identity may hold; close one first",
       extensions: { code: "TOO_MANY_SUBSCRIPTIONS", limit: 1 },
     });
     expect(summaries(await opening(podEvents(kubesub, tokenOf("bob"), nsB.name)))).toEqual(["InitialStateComplete 0"]);
