@@ -1,9 +1,11 @@
 // `npm run bench [-- --quick]`: kubesub against a raw SSE broadcaster, same machine, same
 // subscriber counts, each server and the load generator in separate processes. Prints a markdown
 // table and writes every figure to bench/results/latest.json.
+// `npm run bench -- --apiserver [--quick]`: instead, kubesub against one list+watch per subscriber
+// on a real etcd + kube-apiserver (apiserver-baseline.ts), merged into latest.json under "apiserver".
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { LoadCommand, LoadMessage, LoadReport, ServerCommand, ServerMessage, ServerStats } from "./protocol.ts";
@@ -17,6 +19,13 @@ const argument = (name: string) => {
 const onlySystem = argument("--system");
 const profileDir = argument("--profile");
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+
+// Opt-in, never part of --quick: the control plane alone takes a good part of its 60 s budget.
+if (process.argv.includes("--apiserver")) {
+  const { runApiServerBench } = await import("./apiserver-baseline.ts");
+  await runApiServerBench({ quick });
+  process.exit(0);
+}
 
 interface Scenario {
   subscribers: number;
@@ -138,4 +147,7 @@ const table = [
 ].join("\n");
 console.log(table);
 mkdirSync(here("./results"), { recursive: true });
-writeFileSync(here("./results/latest.json"), `${JSON.stringify({ machine, quick, date: new Date().toISOString(), results }, null, 2)}\n`);
+// The --apiserver section's figures stay until that section runs again.
+const latest = here("./results/latest.json");
+const apiserver = existsSync(latest) ? (JSON.parse(readFileSync(latest, "utf8")) as { apiserver?: unknown }).apiserver : undefined;
+writeFileSync(latest, `${JSON.stringify({ machine, quick, date: new Date().toISOString(), results, apiserver }, null, 2)}\n`);
