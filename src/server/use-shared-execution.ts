@@ -5,11 +5,32 @@ import {
   executeSubscriptionEvent,
   GraphQLError,
   mapSourceToResponseEvent,
+  type ValidatedSubscriptionArgs,
   validateSubscriptionArgs,
 } from "graphql";
 import type { Plugin } from "graphql-yoga";
+import { SubscriberQueue } from "../streams/subscriber-queue.ts";
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
+
+/**
+ * A subscription whose events the SSE transport may take straight from kubesub's queue, executing
+ * each with execute(), instead of pulling them one promise at a time through graphql-js's and
+ * envelop's iterators. Keyed by the request that opened it.
+ */
+export interface DirectChannel {
+  source: SubscriberQueue<unknown>;
+  execute(event: unknown): Result;
+}
+
+const channels = new WeakMap<Request, DirectChannel>();
+
+/** The direct channel of a subscription request, handed out once. */
+export function takeDirectChannel(request: Request): DirectChannel | undefined {
+  const channel = channels.get(request);
+  channels.delete(request);
+  return channel;
+}
 
 /**
  * Executes each subscription event once per distinct operation, however many subscribers run it.
@@ -39,41 +60,42 @@ export function useSharedExecution(): Plugin {
     return id;
   };
 
+  const executeShared = (validated: ValidatedSubscriptionArgs, operation: string, event: unknown): Result => {
+    const perEvent = { ...validated, rootValue: event };
+    if (typeof event !== "object" || event === null) return executeSubscriptionEvent(perEvent);
+    let byOperation = results.get(event);
+    if (!byOperation) {
+      byOperation = new Map();
+      results.set(event, byOperation);
+    }
+    let result = byOperation.get(operation);
+    if (!result) {
+      result = executeSubscriptionEvent(perEvent);
+      byOperation.set(operation, result);
+    }
+    return result;
+  };
+
   return {
-    onSubscribe({ setSubscribeFn }) {
-      setSubscribeFn(async (args) => {
-        const validated = validateSubscriptionArgs(args);
+    onSubscribe({ args, setSubscribeFn }) {
+      const request = (args.contextValue as { request?: Request }).request;
+      setSubscribeFn(async (subscribeArgs) => {
+        const validated = validateSubscriptionArgs(subscribeArgs);
         if (!("schema" in validated)) {
           // Variables that do not fit their types: the caller's mistake, as for any other argument. No
           // HTTP status of its own: over SSE the errors must arrive in a `next` event of an
           // accepted stream (graphql-sse's PROTOCOL.md), which a 400 would prevent.
           const errors = validated.map(
-            (error) =>
-              new GraphQLError(error.message, {
-                nodes: error.nodes,
-                extensions: { code: "BAD_USER_INPUT", ...error.extensions },
-              }),
+            (error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: "BAD_USER_INPUT", ...error.extensions } }),
           );
           return { errors };
         }
         const source = await createSourceEventStream(validated);
         if (!(Symbol.asyncIterator in source)) return source;
-        const operation = `${documentId(args.document)}\u0000${args.operationName ?? ""}\u0000${JSON.stringify(args.variableValues ?? {})}`;
-        return mapSourceToResponseEvent(validated, source, (perEvent) => {
-          const event = perEvent.rootValue;
-          if (typeof event !== "object" || event === null) return executeSubscriptionEvent(perEvent);
-          let byOperation = results.get(event);
-          if (!byOperation) {
-            byOperation = new Map();
-            results.set(event, byOperation);
-          }
-          let result = byOperation.get(operation);
-          if (!result) {
-            result = executeSubscriptionEvent(perEvent);
-            byOperation.set(operation, result);
-          }
-          return result;
-        });
+        const operation = `${documentId(subscribeArgs.document)}\u0000${subscribeArgs.operationName ?? ""}\u0000${JSON.stringify(subscribeArgs.variableValues ?? {})}`;
+        const execute = (event: unknown) => executeShared(validated, operation, event);
+        if (request && source instanceof SubscriberQueue) channels.set(request, { source, execute });
+        return mapSourceToResponseEvent(validated, source, (perEvent) => execute(perEvent.rootValue));
       });
     },
   };

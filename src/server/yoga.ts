@@ -6,6 +6,7 @@ import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
 import type { Context } from "../schema/context.ts";
 import type { StreamAccess } from "../streams/access.ts";
+import { errorMasker, maskedMessage } from "./mask-error.ts";
 import { useSharedSse } from "./sse-result-processor.ts";
 import { useNoBuffering } from "./use-no-buffering.ts";
 import { type QueryLimits, useQueryLimits } from "./use-query-limits.ts";
@@ -45,16 +46,15 @@ subscription AlicePods {
 /**
  * graphql-yoga with kubesub's transports: GraphQL over SSE in distinct connections mode on
  * /graphql (what GraphiQL uses here) and graphql-sse's single connection mode on /graphql/stream.
- *
- * Errors: GraphQLErrors (each with extensions.code) reach the client as they are; anything else is
- * logged once here and replaced by "Unexpected error." with code INTERNAL_SERVER_ERROR.
+ * Errors are masked by mask-error.ts.
  */
 export function createKubesubYoga(options: YogaOptions): KubesubYoga {
   const { logger } = options;
+  const maskError = errorMasker(logger);
   const plugins: Plugin[] = [
     useGraphQLSSE({ endpoint: "/graphql/stream" }),
     useSharedExecution(),
-    useSharedSse(),
+    useSharedSse({ maskError }),
     useNoBuffering(),
     ...useQueryLimits(options.limits),
   ];
@@ -77,14 +77,7 @@ export function createKubesubYoga(options: YogaOptions): KubesubYoga {
             methods: ["GET", "POST"],
           }
         : false,
-    maskedErrors: {
-      maskError(error, message) {
-        const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
-        if (original instanceof GraphQLError) return original;
-        logger.error({ err: original }, "unexpected error in a resolver");
-        return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR" } });
-      },
-    },
+    maskedErrors: { maskError, errorMessage: maskedMessage },
     logging: {
       debug: (...args) => logger.debug(args.map(String).join(" ")),
       info: (...args) => logger.info(args.map(String).join(" ")),

@@ -17,6 +17,14 @@ export interface SubscriberQueueOptions<E> {
  * - return() ends the stream at once, even while a next() is pending (an async generator would
  *   wait for its next value), so a disconnected client's resources are released promptly.
  */
+/** A synchronous reader (see SubscriberQueue.attach). */
+export interface QueueSink<E> {
+  /** Takes one event; false asks the queue to hold the next ones until resume(). */
+  deliver(event: E): boolean;
+  /** The stream ended after its last event (not called when the reader itself returned). */
+  end(): void;
+}
+
 export class SubscriberQueue<E> implements AsyncIterableIterator<E> {
   private readonly buffer: E[] = [];
   /** How many of the buffered events, at the head, are initial state (not bounded). */
@@ -27,6 +35,8 @@ export class SubscriberQueue<E> implements AsyncIterableIterator<E> {
   private waiting: ((result: IteratorResult<E>) => void) | undefined;
   private ending = false;
   private closed = false;
+  private sink: QueueSink<E> | undefined;
+  private sinkPaused = false;
 
   constructor(options: SubscriberQueueOptions<E>) {
     this.capacity = options.capacity;
@@ -70,7 +80,32 @@ export class SubscriberQueue<E> implements AsyncIterableIterator<E> {
     if (this.isClosed) return;
     this.buffer.length = 0;
     this.initialBuffered = 0;
+    this.sinkPaused = false; // the last event goes out even to a reader that asked to wait
     this.end(last);
+  }
+
+  /**
+   * Hands every event, buffered and future, straight to a synchronous reader instead of next():
+   * no promise per event, which matters when one change goes to thousands of subscribers. The sink
+   * applies backpressure by returning false; resume() when it can take more. Capacity and overflow
+   * work as with next(): events wait in the buffer while the sink is paused.
+   */
+  attach(sink: QueueSink<E>): void {
+    this.sink = sink;
+    this.resume();
+  }
+
+  resume(): void {
+    this.sinkPaused = false;
+    const sink = this.sink;
+    if (!sink) return;
+    while (!this.sinkPaused && this.buffer.length > 0) {
+      const event = this.buffer.shift() as E;
+      if (this.initialBuffered > 0) this.initialBuffered -= 1;
+      this.onDeliver?.(event);
+      if (!sink.deliver(event)) this.sinkPaused = true;
+    }
+    this.drainIfDone();
   }
 
   next(): Promise<IteratorResult<E>> {
@@ -109,6 +144,11 @@ export class SubscriberQueue<E> implements AsyncIterableIterator<E> {
   /** Hands the event to a waiting reader, or buffers it; returns true when buffered. */
   private enqueue(event: E): boolean {
     if (this.isClosed) return false;
+    if (this.sink && !this.sinkPaused && this.buffer.length === 0) {
+      this.onDeliver?.(event);
+      if (!this.sink.deliver(event)) this.sinkPaused = true;
+      return false;
+    }
     const waiting = this.waiting;
     if (waiting) {
       this.waiting = undefined;
@@ -121,8 +161,9 @@ export class SubscriberQueue<E> implements AsyncIterableIterator<E> {
   }
 
   private drainIfDone(): void {
-    if (this.ending && this.buffer.length === 0) {
+    if (this.ending && this.buffer.length === 0 && !this.closed) {
       this.close();
+      this.sink?.end();
     }
   }
 
