@@ -143,3 +143,87 @@ describe("SubscriberQueue", () => {
     expect(onClose).toHaveBeenCalledTimes(1);
   });
 });
+
+describe("SubscriberQueue with a synchronous sink (the SSE transport's direct path)", () => {
+  /** A sink that accepts `room` events, then asks the queue to wait. */
+  function sink(room: number) {
+    const delivered: string[] = [];
+    let ended = 0;
+    return {
+      delivered,
+      ended: () => ended,
+      grow(more: number) {
+        room += more;
+      },
+      deliver(event: string) {
+        delivered.push(event);
+        room -= 1;
+        return room > 0;
+      },
+      end() {
+        ended += 1;
+      },
+    };
+  }
+
+  it("hands over what is buffered at once, then every push as it happens", () => {
+    const { queue } = newQueue();
+    queue.pushInitial(["i1", "i2"]);
+    const reader = sink(100);
+    queue.attach(reader);
+    expect(reader.delivered).toEqual(["i1", "i2"]);
+    queue.push("l1");
+    expect(reader.delivered).toEqual(["i1", "i2", "l1"]);
+    expect(queue.depth).toBe(0);
+  });
+
+  it("holds events while the sink waits, resumes in order, and overflows at capacity meanwhile", () => {
+    const { queue, onClose } = newQueue(2);
+    const reader = sink(1);
+    queue.attach(reader);
+    expect(queue.push("a")).toBe(true); // delivered; the sink now waits
+    expect(queue.push("b")).toBe(true);
+    expect(queue.push("c")).toBe(true);
+    expect(queue.push("d")).toBe(false); // two live events wait: capacity reached
+    expect(reader.delivered).toEqual(["a"]);
+    reader.grow(10);
+    queue.resume();
+    expect(reader.delivered).toEqual(["a", "b", "c"]);
+    queue.fail("OVERFLOW");
+    expect(reader.delivered).toEqual(["a", "b", "c", "OVERFLOW"]);
+    expect(reader.ended()).toBe(1);
+    expect(onClose).toHaveBeenCalledTimes(1);
+  });
+
+  it("delivers a failure's last event even to a waiting sink, dropping what was held", () => {
+    const { queue } = newQueue();
+    const reader = sink(1);
+    queue.attach(reader);
+    queue.push("a");
+    queue.push("held");
+    queue.fail("FORBIDDEN");
+    expect(reader.delivered).toEqual(["a", "FORBIDDEN"]);
+    expect(reader.ended()).toBe(1);
+  });
+
+  it("ends after the held events when the stream ends normally, and not at all when the reader returns", async () => {
+    const { queue } = newQueue();
+    const reader = sink(1);
+    queue.attach(reader);
+    queue.push("a");
+    queue.push("b");
+    queue.end("SHUTTING_DOWN");
+    expect(reader.ended()).toBe(0);
+    reader.grow(10);
+    queue.resume();
+    expect(reader.delivered).toEqual(["a", "b", "SHUTTING_DOWN"]);
+    expect(reader.ended()).toBe(1);
+
+    const other = newQueue();
+    const gone = sink(10);
+    other.queue.attach(gone);
+    await other.queue.return();
+    expect(gone.ended()).toBe(0);
+    expect(other.onClose).toHaveBeenCalledTimes(1);
+  });
+});
