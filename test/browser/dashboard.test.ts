@@ -107,6 +107,7 @@ async function connection(page: Page, testId: string, state: ConnectionState["ph
 describe.skipIf(!hasChromium)(`the dashboard in headless Chromium${skipNote}`, () => {
   const cluster = new MemoryCluster();
   const missing = { daskJobs: true };
+  const options = { syncTimeoutMs: 1_000 };
   let kubesub: RunningKubesub;
   let vite: ViteDevServer;
   let dashboardUrl: string;
@@ -117,9 +118,8 @@ describe.skipIf(!hasChromium)(`the dashboard in headless Chromium${skipNote}`, (
 
   beforeAll(async () => {
     seed(cluster);
-    // A short queue, so that a burst of changes overflows it (the resubscription test), and a short
-    // sync timeout, after which a stream starts without what it cannot read (ResourceUnavailable).
-    kubesub = await startKubesub(sourcesWithMissingCrd(cluster, missing), { queueSize: 5, syncTimeoutMs: 1_000 });
+    // A short sync timeout, after which a stream starts without what it cannot read (ResourceUnavailable).
+    kubesub = await startKubesub(sourcesWithMissingCrd(cluster, missing), options);
     vite = await createServer({ ...dashboardConfig({ kubesubUrl: kubesub.origin, port: 0 }), logLevel: "silent" });
     await vite.listen();
     const address = vite.httpServer?.address();
@@ -195,7 +195,7 @@ describe.skipIf(!hasChromium)(`the dashboard in headless Chromium${skipNote}`, (
     await page.screenshot({ path: join(artifactDir, "dashboard.png"), fullPage: true, animations: "disabled" });
   });
 
-  it("subscribes again after a retryable StreamError (OVERFLOW) and shows the fresh state", async () => {
+  it("subscribes again after a retryable StreamError (a rolling restart: SHUTTING_DOWN) and shows the fresh state", async () => {
     await page.goto(`${dashboardUrl}?project=team-b`);
     await connection(page, "connection-pods", "live");
     await expect(page.getByTestId("connection-pods").getAttribute("data-resubscribes")).resolves.toBe("0");
@@ -210,16 +210,19 @@ describe.skipIf(!hasChromium)(`the dashboard in headless Chromium${skipNote}`, (
       Object.assign(window, { shownByPodsBadge: shown });
     });
 
-    // 25 changes at once to a queue of 5: kubesub ends the stream with OVERFLOW (retryable).
+    // kubesub is replaced on the same port, as a rolling upgrade does; pods change meanwhile.
+    const port = Number(new URL(kubesub.origin).port);
+    await kubesub.close();
     for (let i = 0; i < 25; i += 1) {
       cluster.create(podResource, podObject({ name: `burst-${String(i).padStart(2, "0")}`, namespace: "team-b", user: "dan" }));
     }
+    kubesub = await startKubesub(sourcesWithMissingCrd(cluster, missing), options, port);
 
     await page.locator('[data-testid="connection-pods"][data-state="live"]:not([data-resubscribes="0"])').waitFor();
     await expect.poll(() => page.getByTestId("table-pods").locator("tbody tr").count(), { timeout: showTimeoutMs }).toBe(25);
     await cellShows(page, "pod-burst-24", "status", "Pending");
     const shown = await page.evaluate(() => (window as unknown as { shownByPodsBadge: string[] }).shownByPodsBadge);
-    expect(shown.join("\n")).toMatch(/^reconnecting in [\d.]+ s \(OVERFLOW: /m);
+    expect(shown.join("\n")).toMatch(/^reconnecting in [\d.]+ s \(SHUTTING_DOWN: /m);
   });
 
   it("switches project from the page and shows an error, without retrying, for a project kubesub refuses", async () => {

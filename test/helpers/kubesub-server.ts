@@ -12,8 +12,11 @@ export interface RunningKubesub {
   close(): Promise<void>;
 }
 
-/** Starts the real kubesub server on an ephemeral loopback port over the given sources. */
-export async function startKubesub(sources: SourceFactory, overrides: Partial<KubesubOptions> = {}): Promise<RunningKubesub> {
+/**
+ * Starts the real kubesub server on a loopback port (ephemeral unless given: a restart on the same
+ * port is what clients see of a rolling upgrade) over the given sources.
+ */
+export async function startKubesub(sources: SourceFactory, overrides: Partial<KubesubOptions> = {}, port = 0): Promise<RunningKubesub> {
   const logger: Logger = overrides.logger ?? pino({ level: process.env.KUBESUB_TEST_LOG_LEVEL ?? "silent" });
   const app = createKubesub({
     sources,
@@ -40,7 +43,7 @@ export async function startKubesub(sources: SourceFactory, overrides: Partial<Ku
     shutdownTimeoutMs: 2_000,
     ...overrides,
   });
-  const address = await app.listen(0, "127.0.0.1");
+  const address = await app.listen(port, "127.0.0.1");
   return { app, origin: `http://127.0.0.1:${address.port}`, close: () => app.shutdown() };
 }
 
