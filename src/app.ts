@@ -108,7 +108,7 @@ export function createKubesub(options: KubesubOptions): Kubesub {
   const server = createHttpServer({
     yoga,
     readiness: () => checkReadiness({ registry, probeApiServer: options.probeApiServer }),
-    authenticate: requestAuthenticator(options.auth),
+    authenticate: requestAuthenticator(options.auth, logger),
     logger,
     metrics: metrics.registry,
     maxBodyBytes: security.maxBodyBytes,

@@ -9,9 +9,9 @@ import type { KubesubYoga } from "./yoga.ts";
 
 /**
  * Resolves the caller's access, or undefined when its credentials are missing or not valid.
- * logger carries the request id, for the lines the caller's streams will log.
+ * requestId is for the lines the caller's streams will log, long after the request itself.
  */
-export type RequestAuthenticator = (request: IncomingMessage, logger: Logger) => Promise<StreamAccess | undefined>;
+export type RequestAuthenticator = (request: IncomingMessage, requestId: string) => Promise<StreamAccess | undefined>;
 
 export interface HttpServerOptions {
   yoga: KubesubYoga;
@@ -34,10 +34,10 @@ export function createHttpServer({ yoga, readiness, authenticate, maxBodyBytes, 
     const offered = req.headers["x-request-id"];
     const requestId = typeof offered === "string" && /^[\w.:-]{1,128}$/.test(offered) ? offered : randomUUID();
     res.setHeader("x-request-id", requestId);
-    requestContext.run({ requestId }, () => serve(req, res, logger.child({ requestId })));
+    requestContext.run({ requestId }, () => serve(req, res, requestId));
   });
 
-  function serve(req: IncomingMessage, res: ServerResponse, requestLogger: Logger): void {
+  function serve(req: IncomingMessage, res: ServerResponse, requestId: string): void {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/healthz") {
       res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
@@ -65,7 +65,7 @@ export function createHttpServer({ yoga, readiness, authenticate, maxBodyBytes, 
       void yoga(req, res, { access: noAccess });
       return;
     }
-    authenticate(req, requestLogger).then(
+    authenticate(req, requestId).then(
       (access) => {
         if (!access) {
           refuse(res, 401, "UNAUTHENTICATED", "a valid bearer token is required (Authorization: Bearer <token>)", {
@@ -76,7 +76,7 @@ export function createHttpServer({ yoga, readiness, authenticate, maxBodyBytes, 
         void yoga(req, res, { access });
       },
       (error: unknown) => {
-        requestLogger.warn({ err: error }, "cannot validate credentials");
+        logger.warn({ err: error }, "cannot validate credentials");
         refuse(res, 503, "UNAVAILABLE", "kubesub cannot validate credentials right now; retry shortly");
       },
     );

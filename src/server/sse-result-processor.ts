@@ -53,7 +53,8 @@ export function useSharedSse(options: SseOptions): Plugin {
       if (!(request.headers.get("accept") ?? "").includes("text/event-stream")) return;
       const direct = takeDirectChannel(request);
       setResultProcessor((value, fetchAPI) => {
-        const iterator = (value as AsyncIterable<ExecutionResult>)[Symbol.asyncIterator]();
+        // On the direct path the iterator is never read, nor kept: ending the queue ends the stream.
+        const iterator = direct ? undefined : (value as AsyncIterable<ExecutionResult>)[Symbol.asyncIterator]();
         // The server adapter pipes this straight into the response; read() is called when the
         // socket wants more, which is how backpressure from a slow client reaches the source.
         let wanted: (() => void) | undefined;
@@ -80,7 +81,8 @@ export function useSharedSse(options: SseOptions): Plugin {
           open = false;
           clearInterval(timer);
           wanted?.();
-          void iterator.return?.();
+          if (direct) void direct.source.return();
+          else void iterator?.return?.();
         });
         body.push(ping);
 
@@ -103,7 +105,7 @@ export function useSharedSse(options: SseOptions): Plugin {
           });
         } else {
           const forward = async () => {
-            while (open) {
+            while (open && iterator) {
               const next = await iterator.next();
               if (!open) return;
               if (next.done) return finish();

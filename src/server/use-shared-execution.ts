@@ -93,7 +93,10 @@ export function useSharedExecution(): Plugin {
         const source = await createSourceEventStream(validated);
         if (!(Symbol.asyncIterator in source)) return source;
         const operation = `${documentId(subscribeArgs.document)}\u0000${subscribeArgs.operationName ?? ""}\u0000${JSON.stringify(subscribeArgs.variableValues ?? {})}`;
-        const execute = (event: unknown) => executeShared(validated, operation, event);
+        // Events execute without the request's context: their results are shared between callers
+        // (see the contract above), and an open stream then holds none of its request's objects.
+        const eventArgs = { ...validated, contextValue: undefined };
+        const execute = (event: unknown) => executeShared(eventArgs, operation, event);
         if (request && source instanceof SubscriberQueue) channels.set(request, { source, execute });
         return mapSourceToResponseEvent(validated, source, (perEvent) => execute(perEvent.rootValue));
       });

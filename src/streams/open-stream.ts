@@ -48,7 +48,7 @@ export async function openStream(
   return viewEvents(subscriptions, {
     ...settings,
     field,
-    logger: access.logger ?? settings.logger,
+    callerLogger: () => access.logger,
     onClose: release,
     guard: settings.recheckIntervalMs > 0 ? { intervalMs: settings.recheckIntervalMs, check: () => access.recheck(check) } : undefined,
   });

@@ -31,6 +31,8 @@ export interface ViewEventsOptions {
   guard?: { intervalMs: number; check: () => Promise<Denial | undefined> };
   /** Runs once when the stream ends, whichever way. */
   onClose?: () => void;
+  /** The caller's logger (with its request id), asked for only when the stream has something to say. */
+  callerLogger?: () => Logger | undefined;
   /** The GraphQL field this stream serves, for metrics. */
   field: string;
   observer: StreamObserver;
@@ -53,6 +55,7 @@ export function viewEvents(
   options: ViewEventsOptions,
 ): AsyncIterableIterator<StreamEvent<unknown>> {
   const now = options.now ?? (() => new Date());
+  const log = () => options.callerLogger?.() ?? options.logger;
   const stop = new AbortController();
   const detach: (() => void)[] = [];
   let guardTimer: NodeJS.Timeout | undefined;
@@ -90,7 +93,7 @@ export function viewEvents(
           (denial) => {
             if (denial) queue.fail(errorEvent(denial.code, denial.message, false));
           },
-          (error: unknown) => options.logger?.warn({ err: error }, "access re-check failed; keeping the stream until the next one"),
+          (error: unknown) => log()?.warn({ err: error }, "access re-check failed; keeping the stream until the next one"),
         )
         .finally(() => {
           checking = false;
@@ -124,7 +127,7 @@ export function viewEvents(
     for (const { lease, kind, matches, resourceVersion: versionOf } of subscriptions) {
       const view: View<unknown> = lease.view;
       for (const missing of view.unavailable()) {
-        options.logger?.warn({ ...missing }, "stream starts without a resource it reads");
+        log()?.warn({ ...missing }, "stream starts without a resource it reads");
         initial.push({ type: "unavailable", ...missing, observedAt });
       }
       for (const model of view.list()) {
@@ -138,7 +141,7 @@ export function viewEvents(
     queue.pushInitial(initial);
     const onEvent = (event: StreamEvent<unknown>) => {
       if (queue.isClosed || queue.push(event)) return;
-      options.logger?.warn({ depth: queue.depth, field: options.field }, "subscriber queue overflowed; ending its stream");
+      log()?.warn({ depth: queue.depth, field: options.field }, "subscriber queue overflowed; ending its stream");
       options.observer.overflowed(options.field);
       queue.fail(
         errorEvent(

@@ -14,7 +14,9 @@ const verbs = ["list", "watch"] as const;
  */
 export class RequestAccess implements StreamAccess {
   readonly subject: string;
-  readonly logger: Logger | undefined;
+  private readonly rootLogger: Logger | undefined;
+  private readonly requestId: string | undefined;
+  private childLogger: Logger | undefined;
   private readonly identity: Identity;
   private readonly token: string | undefined;
   private readonly authenticator: Authenticator | undefined;
@@ -23,14 +25,21 @@ export class RequestAccess implements StreamAccess {
   /** Without an authorizer every request is allowed (--auth none). */
   constructor(
     identity: Identity,
-    options: { token?: string; authenticator?: Authenticator; authorizer?: Authorizer; logger?: Logger } = {},
+    options: { token?: string; authenticator?: Authenticator; authorizer?: Authorizer; logger?: Logger; requestId?: string } = {},
   ) {
     this.identity = identity;
-    this.logger = options.logger;
+    this.rootLogger = options.logger;
+    this.requestId = options.requestId;
     this.subject = identity.username;
     this.token = options.token;
     this.authenticator = options.authenticator;
     this.authorizer = options.authorizer;
+  }
+
+  /** A child with the request id and user, made on first use: most streams never log. */
+  get logger(): Logger | undefined {
+    this.childLogger ??= this.rootLogger?.child({ requestId: this.requestId, user: this.identity.username });
+    return this.childLogger;
   }
 
   async authorize(check: AccessCheck): Promise<void> {

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import type { Logger } from "pino";
 import type { RequestAuthenticator } from "../http-server.ts";
 import type { Authenticator } from "./authenticator.ts";
 import type { Authorizer } from "./authorizer.ts";
@@ -14,15 +15,16 @@ export function bearerToken(request: IncomingMessage): string | undefined {
   return match?.[1];
 }
 
-export function requestAuthenticator(auth: AuthSettings): RequestAuthenticator {
+/** logger: the root logger; each caller's access logs through a child with its request id and user. */
+export function requestAuthenticator(auth: AuthSettings, logger: Logger): RequestAuthenticator {
   if (auth.mode === "none") {
-    return (_request, logger) => Promise.resolve(new RequestAccess(anonymousIdentity, { logger }));
+    return (_request, requestId) => Promise.resolve(new RequestAccess(anonymousIdentity, { logger, requestId }));
   }
   const { authenticator, authorizer } = auth;
-  return async (request, logger) => {
+  return async (request, requestId) => {
     const token = bearerToken(request);
     if (token === undefined) return undefined;
     const identity = await authenticator.authenticate(token);
-    return identity && new RequestAccess(identity, { token, authenticator, authorizer, logger: logger.child({ user: identity.username }) });
+    return identity && new RequestAccess(identity, { token, authenticator, authorizer, logger, requestId });
   };
 }
