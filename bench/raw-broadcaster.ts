@@ -1,7 +1,8 @@
 // The practical limit: a node:http server that writes one pre-serialised SSE frame to every open
 // connection, no GraphQL, no per-subscriber work beyond the write. Forked by run.ts.
 import { createServer, type ServerResponse } from "node:http";
-import { type ServerCommand, type ServerMessage, stampLabel } from "./protocol.ts";
+import { stampLabel } from "./protocol.ts";
+import { send, serveCommands } from "./server-process.ts";
 import { Ticker } from "./ticker.ts";
 
 const clients = new Set<ServerResponse>();
@@ -35,33 +36,15 @@ const ticker = new Ticker(() => {
   for (const client of clients) client.write(frame);
 });
 
-const send = (message: ServerMessage) => process.send?.(message);
-process.on("message", (command: ServerCommand) => {
-  switch (command.type) {
-    case "start":
-      ticker.start(command.rate);
-      return;
-    case "stop":
-      send({ type: "stopped", emitted: ticker.stop() });
-      return;
-    case "stats": {
-      if (command.gc) globalThis.gc?.();
-      const { user, system } = process.cpuUsage();
-      send({
-        type: "stats",
-        rssBytes: process.memoryUsage.rss(),
-        heapUsedBytes: process.memoryUsage().heapUsed,
-        cpuSeconds: (user + system) / 1e6,
-      });
-      return;
-    }
-    case "exit":
-      ticker.stop();
+serveCommands({
+  start: (rate) => ticker.start(rate),
+  stop: () => ticker.stop(),
+  close: () =>
+    new Promise<void>((resolve) => {
       for (const client of clients) client.end();
-      server.close(() => process.exit(0));
+      server.close(() => resolve());
       server.closeAllConnections();
-      return;
-  }
+    }),
 });
 
 server.listen(0, "127.0.0.1", () => {

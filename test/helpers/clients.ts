@@ -4,10 +4,8 @@
 // clients-urql.ts.
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import type { ClientOptions } from "graphql-sse";
-import { pino } from "pino";
-import { createKubesub, type KubesubOptions } from "../../src/app.ts";
 import { MemoryCluster } from "../../src/kube/memory-cluster.ts";
-import { type RunningKubesub, userLabel } from "./kubesub-server.ts";
+import { type RunningKubesub, startKubesub } from "./kubesub-server.ts";
 
 /**
  * kubesub as an operator restarts it: stop() shuts the server down (open streams end with
@@ -28,10 +26,9 @@ export class RestartableKubesub {
   /** Starts kubesub: on an ephemeral port the first time, on that same port after a stop(). */
   async start(): Promise<void> {
     if (this.running) throw new Error("kubesub is already running");
-    const app = createKubesub(testOptions(this.cluster));
-    const address = await app.listen(this.port, "127.0.0.1");
-    this.port = address.port;
-    this.running = { app, origin: this.origin, close: () => app.shutdown() };
+    const cluster = this.cluster;
+    this.running = await startKubesub((type, namespace) => cluster.source(type, namespace), {}, this.port);
+    this.port = Number(new URL(this.running.origin).port);
   }
 
   /** Shuts the running kubesub down; resolves once its port is free. Idempotent. */
@@ -40,34 +37,6 @@ export class RestartableKubesub {
     this.running = undefined;
     await running?.close();
   }
-}
-
-/** startKubesub's options (test/helpers/kubesub-server.ts), over the given cluster. */
-function testOptions(cluster: MemoryCluster): KubesubOptions {
-  return {
-    sources: (type, namespace) => cluster.source(type, namespace),
-    probeApiServer: async () => {},
-    logger: pino({ level: process.env.KUBESUB_TEST_LOG_LEVEL ?? "silent" }),
-    userLabel,
-    ideConventions: ["KUBESUB_LABELS", "KUBEFLOW_NOTEBOOK", "JUPYTERHUB"],
-    queueSize: 1000,
-    syncTimeoutMs: 5_000,
-    informerLingerMs: 60_000,
-    watchInactivityTimeoutMs: 90_000,
-    retryMaxMs: 1_000,
-    auth: { mode: "none" },
-    security: {
-      recheckIntervalMs: 0,
-      maxSubscriptions: 20_000,
-      maxSubscriptionsPerIdentity: 1_000,
-      maxBodyBytes: 65_536,
-      limits: { maxDepth: 10, maxAliases: 15, maxTokens: 2_000, maxCost: 5_000 },
-      graphiql: true,
-      introspection: true,
-      corsOrigins: [],
-    },
-    shutdownTimeoutMs: 2_000,
-  };
 }
 
 /**

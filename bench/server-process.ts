@@ -1,0 +1,71 @@
+// What every server the benchmark forks shares: kubesub's benchmark settings, and the answers to
+// the orchestrator's commands (protocol.ts) over IPC.
+import { pino } from "pino";
+import type { KubesubOptions } from "../src/app.ts";
+import type { ServerCommand, ServerMessage } from "./protocol.ts";
+
+/** kubesub as the benchmark runs it: no auth, no limits in the way, quiet logs. */
+export function benchKubesubOptions(
+  sources: KubesubOptions["sources"],
+  probeApiServer: () => Promise<void> = async () => {},
+): KubesubOptions {
+  return {
+    sources,
+    probeApiServer,
+    logger: pino({ level: "warn" }),
+    userLabel: "kubesub.io/user",
+    ideConventions: ["KUBESUB_LABELS"],
+    queueSize: 10_000,
+    syncTimeoutMs: 30_000,
+    informerLingerMs: 30_000,
+    watchInactivityTimeoutMs: 90_000,
+    retryMaxMs: 30_000,
+    shutdownTimeoutMs: 5_000,
+    auth: { mode: "none" },
+    security: {
+      recheckIntervalMs: 0,
+      maxSubscriptions: 100_000,
+      maxSubscriptionsPerIdentity: 100_000,
+      maxBodyBytes: 65_536,
+      limits: { maxDepth: 10, maxAliases: 15, maxTokens: 2_000, maxCost: 5_000 },
+      graphiql: false,
+      introspection: true,
+      corsOrigins: [],
+    },
+  };
+}
+
+export const send = (message: ServerMessage) => process.send?.(message);
+
+/**
+ * Answers the orchestrator: start and stop the changes (start returns nothing; stop returns how
+ * many changes were made), stats of this process, and exit after close().
+ */
+export function serveCommands(handlers: { start(rate: number): void; stop(): number; close(): Promise<void> }): void {
+  process.on("message", (command: ServerCommand) => {
+    switch (command.type) {
+      case "start":
+        handlers.start(command.rate);
+        return;
+      case "stop":
+        send({ type: "stopped", emitted: handlers.stop() });
+        return;
+      case "stats": {
+        if (command.gc) globalThis.gc?.();
+        const { user, system } = process.cpuUsage();
+        send({
+          type: "stats",
+          rssBytes: process.memoryUsage.rss(),
+          heapUsedBytes: process.memoryUsage().heapUsed,
+          cpuSeconds: (user + system) / 1e6,
+        });
+        return;
+      }
+      case "exit":
+        handlers.stop();
+        void handlers.close().finally(() => process.exit(0));
+        return;
+    }
+  });
+  process.on("disconnect", () => process.exit(0));
+}
