@@ -6,7 +6,7 @@
 // Forked by apiserver-baseline.ts (argv: kubeconfig path); speaks WatchLoadCommand/WatchLoadMessage.
 import { CoreV1Api, KubeConfig, type V1Pod, Watch } from "@kubernetes/client-node";
 import type { WatchLoadCommand, WatchLoadMessage } from "./apiserver-protocol.ts";
-import { LatencyHistogram } from "./latency-histogram.ts";
+import { DeliveryRecorder } from "./delivery-recorder.ts";
 import { stampLabel } from "./protocol.ts";
 
 const kubeconfigPath = process.argv[2];
@@ -20,11 +20,7 @@ Object.assign(watcher, { requestTimeoutMs: 3_600_000 });
 
 const controllers: AbortController[] = [];
 let established = 0;
-let measuring = false;
-let measuredFrom = 0;
-let deliveries = 0;
-let closed = 0;
-let histogram = new LatencyHistogram();
+const recorder = new DeliveryRecorder();
 const errors = new Map<string, number>();
 
 const send = (message: WatchLoadMessage) => process.send?.(message);
@@ -47,16 +43,15 @@ async function subscribe(namespace: string): Promise<boolean> {
         const name = object.metadata?.name ?? "";
         if (phase === "DELETED") store.delete(name);
         else store.set(name, object);
-        if (!measuring || phase !== "MODIFIED") return;
+        if (!recorder.measuring || phase !== "MODIFIED") return;
         const stamp = object.metadata?.labels?.[stampLabel];
         if (stamp === undefined) return;
-        deliveries += 1;
-        histogram.record(Date.now() - Number(stamp));
+        recorder.delivered(Number(stamp));
       },
       (error: unknown) => {
         if (!ended && error) noteError(error);
         ended = true;
-        if (measuring) closed += 1;
+        recorder.streamClosed();
       },
     );
     if (ended) return false;
@@ -109,24 +104,10 @@ process.on("message", async (command: WatchLoadCommand) => {
       return;
     }
     case "measure":
-      measuring = true;
-      measuredFrom = performance.now();
-      deliveries = 0;
-      closed = 0;
-      histogram = new LatencyHistogram();
+      recorder.measure();
       return;
     case "report":
-      send({
-        type: "report",
-        deliveries,
-        seconds: (performance.now() - measuredFrom) / 1000,
-        p50: histogram.quantile(0.5),
-        p95: histogram.quantile(0.95),
-        p99: histogram.quantile(0.99),
-        max: histogram.max,
-        closed,
-      });
-      measuring = false;
+      send({ type: "report", ...recorder.report() });
       return;
     case "exit":
       for (const controller of controllers) controller.abort();

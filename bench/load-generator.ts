@@ -2,17 +2,13 @@
 // measures, for every frame that carries a stamped change, the time from the stamp to its arrival.
 // Forked by run.ts; runs in its own process so that it never shares a CPU budget with the server.
 import { Agent, get, type IncomingMessage } from "node:http";
-import { LatencyHistogram } from "./latency-histogram.ts";
+import { DeliveryRecorder } from "./delivery-recorder.ts";
 import { benchSubscription, type LoadCommand, type LoadMessage } from "./protocol.ts";
 
 const stampPattern = /stamp","value":"(\d+)"/;
 const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
 const responses: IncomingMessage[] = [];
-let measuring = false;
-let measuredFrom = 0;
-let deliveries = 0;
-let closed = 0;
-let histogram = new LatencyHistogram();
+const recorder = new DeliveryRecorder();
 
 const send = (message: LoadMessage) => process.send?.(message);
 
@@ -46,16 +42,15 @@ function subscribe(url: string): Promise<boolean> {
               }
               continue;
             }
-            if (!measuring) continue;
+            if (!recorder.measuring) continue;
             const stamp = stampPattern.exec(frame);
             if (stamp) {
-              deliveries += 1;
-              histogram.record(Date.now() - Number(stamp[1]));
+              recorder.delivered(Number(stamp[1]));
             }
           }
         });
         response.on("close", () => {
-          if (measuring) closed += 1;
+          recorder.streamClosed();
           if (!ready) resolve(false);
         });
       },
@@ -79,24 +74,10 @@ process.on("message", async (command: LoadCommand) => {
       return;
     }
     case "measure":
-      measuring = true;
-      measuredFrom = performance.now();
-      deliveries = 0;
-      closed = 0;
-      histogram = new LatencyHistogram();
+      recorder.measure();
       return;
     case "report":
-      send({
-        type: "report",
-        deliveries,
-        seconds: (performance.now() - measuredFrom) / 1000,
-        p50: histogram.quantile(0.5),
-        p95: histogram.quantile(0.95),
-        p99: histogram.quantile(0.99),
-        max: histogram.max,
-        closed,
-      });
-      measuring = false;
+      send({ type: "report", ...recorder.report() });
       return;
     case "exit":
       for (const response of responses) response.destroy();
