@@ -81,7 +81,7 @@ if (kube) {
     "serving the embedded demo cluster: projects team-a, team-b and data-science; users alice, bob, carol and dan",
   );
   const cluster = new MemoryCluster();
-  demo = new DemoScenario({ cluster, userLabel: config.userLabel, logger });
+  demo = new DemoScenario({ cluster, userLabel: config.userLabel });
   demo.seed();
   demo.start(config.demoIntervalMs);
   sources = (type, namespace) => cluster.source(type, namespace);

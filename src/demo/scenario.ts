@@ -1,4 +1,3 @@
-import type { Logger } from "pino";
 import { ideKindLabel } from "../domain/ide.ts";
 import type { KubePod } from "../domain/pod.ts";
 import type { MemoryCluster } from "../kube/memory-cluster.ts";
@@ -36,7 +35,6 @@ export interface DemoScenarioOptions {
   podsPerProject?: number;
   /** Random source in [0, 1); inject a seeded one for reproducible tests. Default Math.random. */
   random?: () => number;
-  logger?: Logger;
 }
 
 /**

@@ -55,6 +55,13 @@ export function validateLabelValue(value: string, argument: string): string {
   return value;
 }
 
+/** Validates a user argument: a non-empty label value. */
+export function validateUser(user: string | null | undefined): string | undefined {
+  if (user == null) return undefined;
+  if (user === "") throw new BadUserInputError("user must not be empty; omit it to see every user's objects", "user");
+  return validateLabelValue(user, "user");
+}
+
 function truncate(value: string): string {
   return value.length > 80 ? `${value.slice(0, 77)}...` : value;
 }

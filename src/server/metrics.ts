@@ -66,6 +66,16 @@ export class Metrics {
       labelNames: ["cache", "result"],
       registers: [registry],
     });
+    // Every subscriber of a change gets the same observedAt: parse it once, not once per delivery.
+    let observedAtText = "";
+    let observedAtMs = 0;
+    const observedAt = (text: string) => {
+      if (text !== observedAtText) {
+        observedAtText = text;
+        observedAtMs = Date.parse(text);
+      }
+      return observedAtMs;
+    };
     this.observer = {
       opened: (field) => active.inc({ field }),
       closed: (field) => active.dec({ field }),
@@ -76,7 +86,7 @@ export class Metrics {
         const change =
           event.type === "updated" || ((event.type === "added" || event.type === "deleted") && event.cause !== "INITIAL_STATE");
         if (change) {
-          latency.observe(field, Math.max(0, Date.now() - Date.parse(event.observedAt)) / 1000);
+          latency.observe(field, Math.max(0, Date.now() - observedAt(event.observedAt)) / 1000);
         }
       },
     };

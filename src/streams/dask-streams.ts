@@ -12,7 +12,7 @@ import {
   toDaskWorkerGroup,
 } from "../domain/dask.ts";
 import { type KubePod, toPod } from "../domain/pod.ts";
-import { validateObjectName, validateProject } from "../domain/validation.ts";
+import { validateObjectName, validateProject, validateUser } from "../domain/validation.ts";
 import { BadUserInputError } from "../errors.ts";
 import { daskAutoscalerResource, daskClusterResource, daskJobResource, daskWorkerGroupResource, podResource } from "../kube/resources.ts";
 import type { KubeObject, ResourceType } from "../kube/types.ts";
@@ -20,7 +20,6 @@ import type { StreamAccess } from "./access.ts";
 import { listView } from "./list-view.ts";
 import { openStream, type StreamPart } from "./open-stream.ts";
 import { PodJoin } from "./pod-join.ts";
-import { validateUser } from "./pod-streams.ts";
 import type { StreamEvent } from "./stream-event.ts";
 import type { StreamSettings } from "./stream-settings.ts";
 import type { ViewDefinition } from "./view-registry.ts";

@@ -1,11 +1,10 @@
 import { type IDE, type IDEConvention, type IDEKind, ideChangedFields, ideKeyOfPod, notebookKey, toIde } from "../domain/ide.ts";
-import { validateObjectName, validateProject } from "../domain/validation.ts";
+import { validateObjectName, validateProject, validateUser } from "../domain/validation.ts";
 import { notebookResource, podResource } from "../kube/resources.ts";
 import type { StreamAccess } from "./access.ts";
 import { listView } from "./list-view.ts";
 import { openStream, type StreamPart } from "./open-stream.ts";
 import { PodJoin } from "./pod-join.ts";
-import { validateUser } from "./pod-streams.ts";
 import type { StreamEvent } from "./stream-event.ts";
 import type { StreamSettings } from "./stream-settings.ts";
 import type { ViewDefinition } from "./view-registry.ts";

@@ -1,8 +1,7 @@
 import { changedFields } from "../domain/changed-fields.ts";
 import { compileSelector, type LabelSelector, matchesSelector } from "../domain/label-selector.ts";
 import { type KubePod, labelsOf, type Pod, toPod } from "../domain/pod.ts";
-import { validateLabelValue, validateProject } from "../domain/validation.ts";
-import { BadUserInputError } from "../errors.ts";
+import { validateProject, validateUser } from "../domain/validation.ts";
 import { podResource } from "../kube/resources.ts";
 import { objectKey } from "../kube/types.ts";
 import type { StreamAccess } from "./access.ts";
@@ -32,13 +31,6 @@ export function podView(userLabel: string): ViewDefinition<Pod> {
       diff: (old, next) => changedFields(old, next, ["resourceVersion"]),
     }),
   };
-}
-
-/** Validates a user argument: a non-empty label value. */
-export function validateUser(user: string | null | undefined): string | undefined {
-  if (user == null) return undefined;
-  if (user === "") throw new BadUserInputError("user must not be empty; omit it to see every user's objects", "user");
-  return validateLabelValue(user, "user");
 }
 
 /** Pods of one project, filtered per subscriber, from the shared pod view of that namespace. */
