@@ -13,7 +13,7 @@ export class Metrics {
   readonly observer: StreamObserver;
   private informers: InformerRegistry | undefined;
 
-  /** Informer gauges read this registry at scrape time. */
+  /** The per-informer metrics read this registry at scrape time. */
   watchInformers(informers: InformerRegistry): void {
     this.informers = informers;
   }
@@ -21,7 +21,9 @@ export class Metrics {
   constructor() {
     const self = this;
     const registry = this.registry;
-    collectDefaultMetrics({ register: registry, prefix: "kubesub_process_" });
+    // Every name kubesub serves starts with kubesub_ once, Node.js's process metrics too:
+    // kubesub_process_cpu_seconds_total, kubesub_nodejs_heap_size_used_bytes...
+    collectDefaultMetrics({ register: registry, prefix: "kubesub_" });
     const active = new Gauge({
       name: "kubesub_subscriptions_active",
       help: "Open subscriptions, by field.",
@@ -92,7 +94,7 @@ export class Metrics {
     };
 
     type Entry = ReturnType<InformerRegistry["snapshot"]>[number];
-    const perInformer = (name: string, help: string, value: (entry: Entry) => number) =>
+    const perInformerGauge = (name: string, help: string, value: (entry: Entry) => number) =>
       new Gauge({
         name,
         help,
@@ -103,15 +105,33 @@ export class Metrics {
           for (const entry of self.informers?.snapshot() ?? []) this.set({ informer: entry.key }, value(entry));
         },
       });
-    perInformer("kubesub_informer_synced", "1 when the informer's cache holds a complete list.", (e) => (e.informer.hasSynced ? 1 : 0));
-    perInformer("kubesub_informer_references", "Views using the informer.", (e) => e.references);
-    perInformer(
-      "kubesub_informer_watch_restarts",
+    // The informer's own tally, which only grows while it lives, handed over as a counter.
+    const perInformerCounter = (name: string, help: string, value: (entry: Entry) => number) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ["informer"],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const entry of self.informers?.snapshot() ?? []) this.inc({ informer: entry.key }, value(entry));
+        },
+      });
+    perInformerGauge("kubesub_informer_synced", "1 when the informer's cache holds a complete list.", (e) =>
+      e.informer.hasSynced ? 1 : 0,
+    );
+    perInformerGauge("kubesub_informer_references", "Views using the informer.", (e) => e.references);
+    perInformerCounter(
+      "kubesub_informer_watch_restarts_total",
       "Watches restarted after a failure or a silent connection.",
       (e) => e.informer.status.watchRestarts,
     );
-    perInformer("kubesub_informer_relists", "Lists after the first (410 Gone, or recovery).", (e) => e.informer.status.relists);
-    perInformer("kubesub_informer_last_event_age_seconds", "Seconds since the informer's last list or change event.", (e) => {
+    perInformerCounter(
+      "kubesub_informer_relists_total",
+      "Lists after the first (410 Gone, or recovery).",
+      (e) => e.informer.status.relists,
+    );
+    perInformerGauge("kubesub_informer_last_event_age_seconds", "Seconds since the informer's last list or change event.", (e) => {
       const at = e.informer.status.lastEventAt;
       return at === 0 ? Number.NaN : (Date.now() - at) / 1000;
     });
