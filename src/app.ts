@@ -51,12 +51,18 @@ export interface SecuritySettings {
   graphiql: boolean;
   introspection: boolean;
   corsOrigins: string[];
+  /** Operations sent to a single-connection reservation whose stream does not connect within this are ended. Default 30 s. */
+  reservationTimeoutMs?: number;
 }
 
 export interface Kubesub {
   readonly server: Server;
   readonly registry: InformerRegistry;
   readonly views: ViewRegistry;
+  /** Subscriptions open now, over every transport. */
+  readonly openStreams: number;
+  /** Resolves once no subscription is open. */
+  streamsDrained(): Promise<void>;
   listen(port: number, host: string): Promise<AddressInfo>;
   /**
    * Stops accepting connections, ends every open stream with a SHUTTING_DOWN event, stops the
@@ -78,6 +84,10 @@ export function createKubesub(options: KubesubOptions): Kubesub {
   const views = new ViewRegistry(registry, logger);
   const metrics = options.metrics ?? new Metrics();
   metrics.watchInformers(registry);
+  const subscriptions = new SubscriptionLimits({
+    perSubject: options.security.maxSubscriptionsPerIdentity,
+    total: options.security.maxSubscriptions,
+  });
   const settings: StreamSettings = {
     views,
     userLabel: options.userLabel,
@@ -86,7 +96,7 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     recheckIntervalMs: options.security.recheckIntervalMs,
     feeds: new FeedRegistry(),
     observer: metrics.observer,
-    limits: new SubscriptionLimits({ perSubject: options.security.maxSubscriptionsPerIdentity, total: options.security.maxSubscriptions }),
+    limits: subscriptions,
     shutdown: shutdownController.signal,
     logger,
   };
@@ -103,6 +113,7 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     graphiql: security.graphiql,
     introspection: security.introspection,
     corsOrigins: security.corsOrigins,
+    reservationTimeoutMs: security.reservationTimeoutMs,
     limits: security.limits,
   });
   const server = createHttpServer({
@@ -121,12 +132,13 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     const closed = server.listening ? once(server, "close") : Promise.resolve();
     server.close();
     // Streams end at once on the abort; give them until the deadline to flush their last event.
+    // Keep-alive connections between requests would carry a client's retry back to this server.
     const deadline = started + options.shutdownTimeoutMs;
-    while (registry.snapshot().some((entry) => entry.references > 0) && Date.now() < deadline) {
-      // Keep-alive connections between requests would carry a client's retry back to this server.
-      server.closeIdleConnections();
-      await sleep(20, AbortSignal.timeout(20));
-    }
+    const closeIdle = setInterval(() => server.closeIdleConnections(), 20);
+    const timeout = new AbortController();
+    await Promise.race([subscriptions.drained(), sleep(options.shutdownTimeoutMs, timeout.signal)]);
+    timeout.abort();
+    clearInterval(closeIdle);
     server.closeIdleConnections();
     await sleep(Math.min(100, Math.max(0, deadline - Date.now())), new AbortController().signal);
     server.closeAllConnections();
@@ -138,6 +150,10 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     server,
     registry,
     views,
+    get openStreams() {
+      return subscriptions.total;
+    },
+    streamsDrained: () => subscriptions.drained(),
     async listen(port, host) {
       server.listen(port, host);
       await once(server, "listening");

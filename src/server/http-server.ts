@@ -1,10 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { requestContext } from "../request-context.ts";
 import type { StreamAccess } from "../streams/access.ts";
+import { codeForStatus, errorBody, errorContentType, messageForStatus } from "./http-errors.ts";
 import type { ReadinessReport } from "./readiness.ts";
+import { hasBody, readBody } from "./request-body.ts";
 import type { KubesubYoga } from "./yoga.ts";
 
 /**
@@ -30,12 +32,26 @@ export interface HttpServerOptions {
  * GraphiQL's page itself is static and served to anyone; the operations it sends are not.
  */
 export function createHttpServer({ yoga, readiness, authenticate, maxBodyBytes, metrics, logger }: HttpServerOptions): Server {
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     const offered = req.headers["x-request-id"];
     const requestId = typeof offered === "string" && /^[\w.:-]{1,128}$/.test(offered) ? offered : randomUUID();
     res.setHeader("x-request-id", requestId);
     requestContext.run({ requestId }, () => serve(req, res, requestId));
   });
+  // Requests Node's HTTP parser refuses (headers or URL over 16 KiB, malformed HTTP) get the same
+  // error shape as every other refusal instead of an empty answer.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || error.code === "ECONNRESET") {
+      socket.destroy();
+      return;
+    }
+    const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    const body = errorBody([{ message: messageForStatus(status), extensions: { code: codeForStatus(status) } }]);
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${errorContentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+  return server;
 
   function serve(req: IncomingMessage, res: ServerResponse, requestId: string): void {
     const path = (req.url ?? "/").split("?")[0];
@@ -57,10 +73,31 @@ export function createHttpServer({ yoga, readiness, authenticate, maxBodyBytes, 
       );
       return;
     }
-    if (Number(req.headers["content-length"] ?? 0) > maxBodyBytes) {
+    const tooLarge = () => {
+      // The rest of the body is not read: the connection closes after this answer.
+      res.setHeader("connection", "close");
       refuse(res, 413, "PAYLOAD_TOO_LARGE", `request bodies are limited to ${maxBodyBytes} bytes`);
+    };
+    if (Number(req.headers["content-length"] ?? 0) > maxBodyBytes) {
+      tooLarge();
       return;
     }
+    if (!hasBody(req)) {
+      serveGraphql(req, res, requestId);
+      return;
+    }
+    void readBody(req, maxBodyBytes).then((read) => {
+      if (read.kind === "too-large") tooLarge();
+      else if (read.kind === "aborted") res.destroy();
+      else {
+        // whatwg-node takes a body that was already read from the request's `body`.
+        (req as IncomingMessage & { body?: Buffer }).body = read.body;
+        serveGraphql(req, res, requestId);
+      }
+    });
+  }
+
+  function serveGraphql(req: IncomingMessage, res: ServerResponse, requestId: string): void {
     if (isGraphiqlPage(req) || req.method === "OPTIONS") {
       void yoga(req, res, { access: noAccess });
       return;
@@ -88,9 +125,7 @@ function isGraphiqlPage(req: IncomingMessage): boolean {
 }
 
 function refuse(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
-  res
-    .writeHead(status, { "content-type": "application/json", ...headers })
-    .end(`${JSON.stringify({ errors: [{ message, extensions: { code } }] })}\n`);
+  res.writeHead(status, { "content-type": errorContentType, ...headers }).end(errorBody([{ message, extensions: { code } }]));
 }
 
 /** For GraphiQL's static page and CORS preflights, which run no operation. */

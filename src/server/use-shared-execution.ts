@@ -92,6 +92,9 @@ export function useSharedExecution(): Plugin {
         }
         const source = await createSourceEventStream(validated);
         if (!(Symbol.asyncIterator in source)) return source;
+        // The subscription lives no longer than its request: a client that leaves before its
+        // response is written (or whose response is never written) releases it all the same.
+        if (request) endWithRequest(source, request.signal);
         const operation = `${documentId(subscribeArgs.document)}\u0000${subscribeArgs.operationName ?? ""}\u0000${JSON.stringify(subscribeArgs.variableValues ?? {})}`;
         // Events execute without the request's context: their results are shared between callers
         // (see the contract above), and an open stream then holds none of its request's objects.
@@ -102,4 +105,12 @@ export function useSharedExecution(): Plugin {
       });
     },
   };
+}
+
+function endWithRequest(source: AsyncIterable<unknown> & Partial<AsyncIterator<unknown>>, signal: AbortSignal): void {
+  if (signal.aborted) {
+    void source.return?.();
+    return;
+  }
+  signal.addEventListener("abort", () => void source.return?.(), { once: true });
 }

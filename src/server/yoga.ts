@@ -1,16 +1,17 @@
 import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
-import { useGraphQLSSE } from "@graphql-yoga/plugin-graphql-sse";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
-import { GraphQLError, type GraphQLSchema } from "graphql";
+import { GraphQLError, type GraphQLSchema, validate } from "graphql";
 import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
 import type { Context } from "../schema/context.ts";
 import type { StreamAccess } from "../streams/access.ts";
 import { errorMasker, maskedMessage } from "./mask-error.ts";
 import { useSharedSse } from "./sse-result-processor.ts";
+import { useErrorResponses } from "./use-error-responses.ts";
 import { useNoBuffering } from "./use-no-buffering.ts";
 import { type QueryLimits, useQueryLimits } from "./use-query-limits.ts";
 import { useSharedExecution } from "./use-shared-execution.ts";
+import { useSingleConnectionSse } from "./use-single-connection-sse.ts";
 
 /** What the HTTP layer hands to yoga for each request. */
 export interface ServerContext extends Record<string, unknown> {
@@ -26,6 +27,8 @@ export interface YogaOptions {
   /** Origins allowed by CORS; empty: no cross-origin access. */
   corsOrigins: string[];
   limits: QueryLimits;
+  /** See useSingleConnectionSse. */
+  reservationTimeoutMs?: number;
 }
 
 export type KubesubYoga = YogaServerInstance<ServerContext, Context>;
@@ -51,14 +54,17 @@ subscription AlicePods {
 export function createKubesubYoga(options: YogaOptions): KubesubYoga {
   const { logger } = options;
   const maskError = errorMasker(logger);
+  // Without introspection, "Did you mean …?" in error messages would reveal the schema all the same.
+  const hideSuggestions = !options.introspection;
   const plugins: Plugin[] = [
-    useGraphQLSSE({ endpoint: "/graphql/stream" }),
+    useSingleConnectionSse({ endpoint: "/graphql/stream", maskError, reservationTimeoutMs: options.reservationTimeoutMs }),
     useSharedExecution(),
     useSharedSse({ maskError }),
+    useErrorResponses(),
     useNoBuffering(),
     ...useQueryLimits(options.limits),
   ];
-  if (!options.introspection) plugins.push(useDisableIntrospection());
+  if (hideSuggestions) plugins.push(useDisableIntrospection(), useHiddenSuggestions());
   return createYoga<ServerContext, Context>({
     schema: options.schema,
     context: ({ access }) => ({ ...options.services, access }),
@@ -73,8 +79,11 @@ export function createKubesubYoga(options: YogaOptions): KubesubYoga {
         ? {
             origin: options.corsOrigins,
             credentials: true,
-            allowedHeaders: ["authorization", "content-type", "accept"],
-            methods: ["GET", "POST"],
+            // graphql-sse's single connection mode reserves a stream with PUT, ends an operation
+            // with DELETE and names the stream in x-graphql-event-stream-token.
+            allowedHeaders: ["authorization", "content-type", "accept", "x-graphql-event-stream-token", "x-request-id"],
+            methods: ["GET", "POST", "PUT", "DELETE"],
+            exposedHeaders: ["x-request-id"],
           }
         : false,
     maskedErrors: { maskError, errorMessage: maskedMessage },
@@ -84,9 +93,24 @@ export function createKubesubYoga(options: YogaOptions): KubesubYoga {
       warn: (...args) => logger.warn(args.map(String).join(" ")),
       // An error in a resolver has been logged once, with its cause, by maskError above.
       error: (...args) => {
-        if (!args.some((arg) => arg instanceof GraphQLError)) logger.error(args.map(String).join(" "));
+        if (!args.some((arg) => arg instanceof GraphQLError || maskError.logged(arg))) logger.error(args.map(String).join(" "));
       },
     },
     plugins,
   });
+}
+
+/** Errors that do not suggest names of the schema ("Did you mean …?"), in validation and in variables. */
+function useHiddenSuggestions(): Plugin {
+  return {
+    onValidate({ setValidationFn }) {
+      setValidationFn((schema, document, rules) => validate(schema, document, rules, { hideSuggestions: true }));
+    },
+    onExecute({ executeFn, setExecuteFn }) {
+      setExecuteFn((args) => executeFn({ ...args, hideSuggestions: true } as typeof args));
+    },
+    onSubscribe({ subscribeFn, setSubscribeFn }) {
+      setSubscribeFn((args) => subscribeFn({ ...args, hideSuggestions: true } as typeof args));
+    },
+  };
 }

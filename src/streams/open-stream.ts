@@ -38,13 +38,23 @@ export async function openStream(
   const check = accessCheck(parts, namespace);
   await access.authorize(check);
   const release = settings.limits.acquire(access.subject);
-  const subscriptions: Subscription<unknown>[] = parts.map((part) => ({
-    lease: settings.views.acquire(part.definition, namespace),
-    kind: part.kind,
-    matches: part.matches,
-    filterKey: part.filterKey,
-    resourceVersion: part.resourceVersion,
-  }));
+  const subscriptions: Subscription<unknown>[] = [];
+  try {
+    for (const part of parts) {
+      subscriptions.push({
+        lease: settings.views.acquire(part.definition, namespace),
+        kind: part.kind,
+        matches: part.matches,
+        filterKey: part.filterKey,
+        resourceVersion: part.resourceVersion,
+      });
+    }
+  } catch (error) {
+    // Nothing is held by a stream that could not open.
+    for (const subscription of subscriptions) subscription.lease.release();
+    release();
+    throw error;
+  }
   return viewEvents(subscriptions, {
     ...settings,
     field,

@@ -12,6 +12,7 @@ export class SubscriptionLimits {
   private readonly options: SubscriptionLimitsOptions;
   private readonly bySubject = new Map<string, number>();
   private open = 0;
+  private drainWaiters: (() => void)[] = [];
 
   constructor(options: SubscriptionLimitsOptions) {
     this.options = options;
@@ -19,6 +20,12 @@ export class SubscriptionLimits {
 
   get total(): number {
     return this.open;
+  }
+
+  /** Resolves once no stream is open (at once when none is). */
+  drained(): Promise<void> {
+    if (this.open === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
   /** Returns the idempotent release function, or throws TOO_MANY_SUBSCRIPTIONS. */
@@ -47,6 +54,7 @@ export class SubscriptionLimits {
       const now = (this.bySubject.get(subject) ?? 1) - 1;
       if (now === 0) this.bySubject.delete(subject);
       else this.bySubject.set(subject, now);
+      if (this.open === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
     };
   }
 }

@@ -1,0 +1,174 @@
+import { type DocumentNode, type ExecutionResult, GraphQLError, getOperationAST } from "graphql";
+import { createHandler } from "graphql-sse/lib/use/fetch";
+import type { Plugin } from "graphql-yoga";
+import { codedErrors, errorBody, errorContentType, errorResponse } from "./http-errors.ts";
+
+export interface SingleConnectionOptions {
+  /** Where graphql-sse clients connect. */
+  endpoint: string;
+  /** Turns anything that is not one of kubesub's coded errors into a masked one, logged once. */
+  maskError: (error: unknown) => Error;
+  /**
+   * An operation sent to a reservation whose event stream has not connected within this time is
+   * ended, releasing its slot: a client that reserved and left never holds one for long.
+   * Default 30 s.
+   */
+  reservationTimeoutMs?: number;
+}
+
+const tokenHeader = "x-graphql-event-stream-token";
+
+/**
+ * graphql-sse's protocol (single connection mode, and distinct connections on the same endpoint)
+ * over yoga's parse, validate, context and execution, as @graphql-yoga/plugin-graphql-sse does, with
+ * what kubesub's clients need on top:
+ * - a document that does not parse, does not validate or passes a query limit, and a subscription
+ *   refused by its resolver (BAD_USER_INPUT, FORBIDDEN…), reach the client as a GraphQL result
+ *   with coded errors on the stream, as in distinct mode; never "Unable to detect operation AST",
+ *   which graphql-sse's client takes for a network error and retries forever;
+ * - nothing escapes as a stack trace: an unexpected failure is masked and logged once;
+ * - graphql-sse's own refusals ("Stream not found"…) carry a code;
+ * - operations of a reservation whose stream never connects are ended (reservationTimeoutMs).
+ */
+export function useSingleConnectionSse(options: SingleConnectionOptions): Plugin {
+  const { maskError } = options;
+  const contexts = new WeakMap<Request, Record<string, unknown>>();
+  const reservations = new PendingReservations(options.reservationTimeoutMs ?? 30_000);
+  let handler: (request: Request) => Promise<Response>;
+
+  const failed = (error: unknown, code: string): ExecutionResult => ({ data: null, errors: [withCode(maskError(error), code)] });
+
+  return {
+    onYogaInit({ yoga }) {
+      handler = createHandler(
+        {
+          onSubscribe: async (req, params) => {
+            const request = req.raw as Request;
+            try {
+              const enveloped = yoga.getEnveloped({ ...contexts.get(request), request, params });
+              let document: DocumentNode;
+              try {
+                document = enveloped.parse(params.query);
+              } catch (error) {
+                return failed(error, "GRAPHQL_PARSE_FAILED");
+              }
+              const errors = enveloped.validate(enveloped.schema, document);
+              if (errors.length > 0)
+                return { data: null, errors: errors.map((e: GraphQLError) => withCode(e, "GRAPHQL_VALIDATION_FAILED")) };
+              const contextValue = await enveloped.contextFactory();
+              const operation = getOperationAST(document, params.operationName);
+              const run = operation?.operation === "subscription" ? enveloped.subscribe : enveloped.execute;
+              const result = (await run({
+                schema: enveloped.schema,
+                document,
+                contextValue,
+                variableValues: params.variables,
+                operationName: params.operationName,
+              })) as ExecutionResult | AsyncIterableIterator<ExecutionResult>;
+              if (Symbol.asyncIterator in result) {
+                const token = tokenOf(request);
+                if (token !== undefined) reservations.operation(token, result);
+                return result;
+              }
+              // graphql-sse tells a result from a set of arguments by its `data` key.
+              return { data: null, ...result };
+            } catch (error) {
+              // A query limit, for example, is enforced by throwing from validation.
+              return failed(error, "GRAPHQL_VALIDATION_FAILED");
+            }
+          },
+        },
+        yoga.fetchAPI,
+      );
+    },
+    onRequest({ request, url, endResponse, serverContext, fetchAPI }) {
+      if (url.pathname !== options.endpoint) return;
+      contexts.set(request, serverContext as Record<string, unknown>);
+      const token = tokenOf(request);
+      if (token !== undefined && request.headers.get("accept") === "text/event-stream") reservations.connected(token, request.signal);
+      return handler(request).then(
+        async (response) => endResponse(await withCodedBody(response, fetchAPI)),
+        (error: unknown) => {
+          maskError(error);
+          endResponse(errorResponse(fetchAPI, 500, { message: "Unexpected error.", extensions: { code: "INTERNAL_SERVER_ERROR" } }));
+        },
+      );
+    },
+  };
+}
+
+function tokenOf(request: Request): string | undefined {
+  const header = request.headers.get(tokenHeader);
+  if (header) return header;
+  return new URL(request.url, "http://localhost").searchParams.get("token") ?? undefined;
+}
+
+/** The error with a code, and without yoga's `http` extension, which is for yoga's own transports. */
+function withCode(error: Error, code: string): GraphQLError {
+  if (error instanceof GraphQLError) {
+    const { http, ...extensions } = error.extensions;
+    if (typeof extensions.code === "string" && http === undefined) return error;
+    return new GraphQLError(error.message, {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+      originalError: error.originalError,
+      extensions: { code, ...extensions },
+    });
+  }
+  return new GraphQLError(error.message, { extensions: { code } });
+}
+
+/** graphql-sse's JSON refusals, each error given a code. */
+async function withCodedBody(response: Response, fetchAPI: { Response: typeof Response }): Promise<Response> {
+  if (response.status < 400 || !(response.headers.get("content-type") ?? "").includes("json")) return response;
+  const errors = codedErrors(await response.text(), response.status);
+  const headers = new Headers(response.headers);
+  headers.set("content-type", errorContentType);
+  headers.delete("content-length");
+  const body = errorBody(errors ?? [{ message: response.statusText, extensions: { code: "BAD_REQUEST" } }]);
+  return new fetchAPI.Response(body, { status: response.status, statusText: response.statusText, headers });
+}
+
+/**
+ * Operations sent to reservations (single connection mode) whose event stream has not connected
+ * yet. graphql-sse keeps them, and their subscriptions, until the stream connects and later
+ * closes; a stream that never connects would hold them forever.
+ */
+class PendingReservations {
+  private readonly timeoutMs: number;
+  private readonly pending = new Map<string, { operations: Set<AsyncIterator<unknown>>; timer: NodeJS.Timeout }>();
+  private readonly open = new Set<string>();
+
+  constructor(timeoutMs: number) {
+    this.timeoutMs = timeoutMs;
+  }
+
+  operation(token: string, operation: AsyncIterator<unknown>): void {
+    if (this.open.has(token)) return;
+    let entry = this.pending.get(token);
+    if (!entry) {
+      const timer = setTimeout(() => this.expire(token), this.timeoutMs);
+      timer.unref();
+      entry = { operations: new Set(), timer };
+      this.pending.set(token, entry);
+    }
+    entry.operations.add(operation);
+  }
+
+  /** The reservation's stream connected; graphql-sse ends its operations when it closes. */
+  connected(token: string, signal: AbortSignal): void {
+    const entry = this.pending.get(token);
+    if (entry) clearTimeout(entry.timer);
+    this.pending.delete(token);
+    this.open.add(token);
+    signal.addEventListener("abort", () => this.open.delete(token), { once: true });
+  }
+
+  private expire(token: string): void {
+    const entry = this.pending.get(token);
+    this.pending.delete(token);
+    for (const operation of entry?.operations ?? []) void operation.return?.();
+  }
+}
