@@ -36,37 +36,20 @@ let demo: DemoScenario | undefined;
 let auth: AuthSettings = { mode: "none" };
 const metrics = new Metrics();
 const authMode = config.auth ?? (kube ? "kubernetes" : "none");
-if (authMode === "kubernetes") {
-  if (!kube) {
-    logger.fatal("--auth kubernetes needs a cluster to ask; the demo has none (use --auth none with --demo)");
-    process.exit(2);
-  }
-  auth = {
-    mode: "kubernetes",
-    authenticator: new TokenReviewAuthenticator(kube.kubeConfig, {
-      onLookup: (hit) => metrics.authCache.inc({ cache: "tokenreview", result: hit ? "hit" : "miss" }),
-    }),
-    authorizer: new SubjectAccessReviewAuthorizer(kube.kubeConfig, {
-      onLookup: (hit) => metrics.authCache.inc({ cache: "subjectaccessreview", result: hit ? "hit" : "miss" }),
-    }),
-  };
-} else if (!isLoopback(config.host)) {
-  if (!config.allowUnauthenticatedOnNonLoopback) {
-    logger.fatal(
-      { host: config.host },
-      "refusing to serve without authentication on a non-loopback address; use --auth kubernetes, listen on 127.0.0.1, or pass --allow-unauthenticated-on-non-loopback",
-    );
-    process.exit(2);
-  }
-  logger.warn(
-    { host: config.host },
-    "AUTHENTICATION IS OFF on a non-loopback address: anyone who can reach this port sees everything kubesub's service account can read",
-  );
+if (authMode === "kubernetes" && !kube) {
+  logger.fatal("--auth kubernetes needs a cluster to ask; the demo has none (use --auth none with --demo)");
+  process.exit(2);
 }
-logger.info(
-  { auth: authMode },
-  authMode === "kubernetes" ? "callers need a bearer token; access is Kubernetes RBAC" : "authentication is off",
-);
+const unauthenticatedBeyondLoopback = authMode === "none" && !isLoopback(config.host);
+if (unauthenticatedBeyondLoopback && !config.allowUnauthenticatedOnNonLoopback) {
+  logger.fatal(
+    { host: config.host },
+    "refusing to serve without authentication on a non-loopback address; use --auth kubernetes, listen on 127.0.0.1, or pass --allow-unauthenticated-on-non-loopback",
+  );
+  process.exit(2);
+}
+
+// What is served comes first in the log: whoever starts kubesub sees at once whether it is the demo.
 if (kube) {
   const server = kube.kubeConfig.getCurrentCluster()?.server;
   logger.info({ kubeconfig: kube.origin, server }, "watching the cluster from this kubeconfig");
@@ -87,6 +70,27 @@ if (kube) {
   sources = (type, namespace) => cluster.source(type, namespace);
   probeApiServer = async () => {};
 }
+
+if (authMode === "kubernetes" && kube) {
+  auth = {
+    mode: "kubernetes",
+    authenticator: new TokenReviewAuthenticator(kube.kubeConfig, {
+      onLookup: (hit) => metrics.authCache.inc({ cache: "tokenreview", result: hit ? "hit" : "miss" }),
+    }),
+    authorizer: new SubjectAccessReviewAuthorizer(kube.kubeConfig, {
+      onLookup: (hit) => metrics.authCache.inc({ cache: "subjectaccessreview", result: hit ? "hit" : "miss" }),
+    }),
+  };
+} else if (unauthenticatedBeyondLoopback) {
+  logger.warn(
+    { host: config.host },
+    "AUTHENTICATION IS OFF on a non-loopback address: anyone who can reach this port sees everything kubesub's service account can read",
+  );
+}
+logger.info(
+  { auth: authMode },
+  authMode === "kubernetes" ? "callers need a bearer token; access is Kubernetes RBAC" : "authentication is off",
+);
 
 const app = createKubesub({ ...config, sources, probeApiServer, logger, auth, metrics });
 const address = await app.listen(config.port, config.host);

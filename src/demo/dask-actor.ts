@@ -7,17 +7,33 @@ import { pendingPod, run, schedule } from "./pod-fixtures.ts";
 
 type DaskObject = KubeObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> };
 
+/** The demo's Dask clusters and their owners: one per demo user. */
+export const demoDaskClusters = [
+  { name: "analysis", user: "carol" },
+  { name: "forecast", user: "alice" },
+  { name: "genomics", user: "bob" },
+  { name: "reporting", user: "dan" },
+] as const;
+
+const maxWorkers = 4;
+
+interface Tracked {
+  name: string;
+  user: string;
+  workers: string[];
+}
+
 /**
- * The Dask operator's world in one project: a DaskCluster whose DaskAutoscaler moves the worker
- * count (rewriting its cooldown annotation on every step, which clients never see), worker pods
- * that follow, and a DaskJob that runs to completion and is submitted again.
+ * The Dask operator's world in one project: a DaskCluster per demo user, whose DaskAutoscaler
+ * moves the worker count (rewriting its cooldown annotation on every step, which clients never
+ * see), worker pods that follow, and a DaskJob that runs to completion and is submitted again.
+ * Worker groups and autoscalers carry no user label of their own, as the operator makes them.
  */
 export class DaskActor {
   private readonly cluster: MemoryCluster;
   private readonly namespace: string;
   private readonly userLabel: string;
-  private readonly name = "analysis";
-  private workers: string[] = [];
+  private readonly clusters: Tracked[] = demoDaskClusters.map(({ name, user }) => ({ name, user, workers: [] }));
   private serial = 0;
   private jobRun = 0;
   private jobStage: "none" | "JobCreated" | "ClusterCreated" | "Running" | "Successful" = "none";
@@ -29,68 +45,80 @@ export class DaskActor {
   }
 
   seed(): void {
-    const { namespace, name } = this;
-    this.cluster.create(daskClusterResource, {
-      apiVersion: "kubernetes.dask.org/v1",
-      kind: "DaskCluster",
-      metadata: { name, namespace, labels: { [this.userLabel]: "carol" } },
-      spec: { worker: { replicas: 2 }, scheduler: {} },
-      status: { phase: "Running" },
-    } as DaskObject);
-    this.cluster.create(daskWorkerGroupResource, {
-      apiVersion: "kubernetes.dask.org/v1",
-      kind: "DaskWorkerGroup",
-      metadata: { name: `${name}-default`, namespace, labels: { [daskLabels.cluster]: name } },
-      spec: { cluster: name, worker: { replicas: 2 } },
-    } as DaskObject);
-    this.cluster.create(daskAutoscalerResource, {
-      apiVersion: "kubernetes.dask.org/v1",
-      kind: "DaskAutoscaler",
-      metadata: { name, namespace },
-      spec: { cluster: name, minimum: 1, maximum: 5 },
-    } as DaskObject);
-    this.createPod(`${name}-scheduler`, "scheduler", true);
-    for (let i = 0; i < 2; i += 1) this.addWorker(true);
+    const { namespace } = this;
+    for (const dask of this.clusters) {
+      const { name } = dask;
+      this.cluster.create(daskClusterResource, {
+        apiVersion: "kubernetes.dask.org/v1",
+        kind: "DaskCluster",
+        metadata: { name, namespace, labels: { [this.userLabel]: dask.user } },
+        spec: { worker: { replicas: 2 }, scheduler: {} },
+        status: { phase: "Running" },
+      } as DaskObject);
+      this.cluster.create(daskWorkerGroupResource, {
+        apiVersion: "kubernetes.dask.org/v1",
+        kind: "DaskWorkerGroup",
+        metadata: { name: `${name}-default`, namespace, labels: { [daskLabels.cluster]: name } },
+        spec: { cluster: name, worker: { replicas: 2 } },
+      } as DaskObject);
+      this.cluster.create(daskAutoscalerResource, {
+        apiVersion: "kubernetes.dask.org/v1",
+        kind: "DaskAutoscaler",
+        metadata: { name, namespace },
+        spec: { cluster: name, minimum: 1, maximum: maxWorkers },
+      } as DaskObject);
+      this.createPod(dask, `${name}-scheduler`, "scheduler", true);
+      for (let i = 0; i < 2; i += 1) this.addWorker(dask, true);
+    }
   }
 
+  /**
+   * Every cluster changes what its owner sees (a worker becomes ready, or the autoscaler moves the
+   * worker count), and now and then the DaskJob moves on.
+   */
   step(random: () => number): void {
-    this.churnCooldown();
-    const roll = random();
-    if (roll < 0.5) this.scale(random);
-    else if (roll < 0.75) this.readyAWorker();
-    else this.advanceJob();
+    for (const dask of this.clusters) {
+      this.churnCooldown(dask);
+      if (random() < 0.5 && this.readyAWorker(dask)) continue;
+      this.scale(dask, random);
+    }
+    if (random() < 0.5) this.advanceJob();
   }
 
   /** The autoscaler rewrites this annotation every few seconds; it is not served, so never delivered. */
-  private churnCooldown(): void {
-    this.cluster.update(daskAutoscalerResource, this.namespace, this.name, (a: DaskObject) => {
+  private churnCooldown(dask: Tracked): void {
+    this.cluster.update(daskAutoscalerResource, this.namespace, dask.name, (a: DaskObject) => {
       a.metadata = { ...a.metadata, annotations: { "kubernetes.dask.org/cooldown-until": new Date(Date.now() + 5_000).toISOString() } };
     });
   }
 
-  private scale(random: () => number): void {
-    const desired = 1 + Math.floor(random() * 5);
-    this.cluster.update(daskClusterResource, this.namespace, this.name, (c: DaskObject) => {
+  /** To a worker count other than the current one, between 1 and maxWorkers. */
+  private scale(dask: Tracked, random: () => number): void {
+    const current = dask.workers.length;
+    const desired = 1 + ((current + Math.floor(random() * (maxWorkers - 1))) % maxWorkers);
+    this.cluster.update(daskClusterResource, this.namespace, dask.name, (c: DaskObject) => {
       c.spec = { ...c.spec, worker: { replicas: desired } };
     });
-    this.cluster.update(daskWorkerGroupResource, this.namespace, `${this.name}-default`, (g: DaskObject) => {
+    this.cluster.update(daskWorkerGroupResource, this.namespace, `${dask.name}-default`, (g: DaskObject) => {
       g.spec = { ...g.spec, worker: { replicas: desired } };
     });
-    while (this.workers.length < desired) this.addWorker(false);
-    while (this.workers.length > desired) {
-      const worker = this.workers.pop();
+    while (dask.workers.length < desired) this.addWorker(dask, false);
+    while (dask.workers.length > desired) {
+      const worker = dask.workers.pop();
       if (worker) this.cluster.delete(podResource, this.namespace, worker);
     }
   }
 
-  private readyAWorker(): void {
-    for (const worker of this.workers) {
+  /** Whether a worker was still starting (and now runs). */
+  private readyAWorker(dask: Tracked): boolean {
+    for (const worker of dask.workers) {
       const pod = this.cluster.get<KubePod>(podResource, this.namespace, worker);
       if (pod && pod.status?.phase !== "Running") {
         this.cluster.update<KubePod>(podResource, this.namespace, worker, (p) => run(p, new Date()));
-        return;
+        return true;
       }
     }
+    return false;
   }
 
   private advanceJob(): void {
@@ -151,19 +179,19 @@ export class DaskActor {
     }
   }
 
-  private addWorker(ready: boolean): void {
+  private addWorker(dask: Tracked, ready: boolean): void {
     this.serial += 1;
-    const name = `${this.name}-default-worker-${this.serial.toString(36).padStart(3, "0")}`;
-    this.workers.push(name);
-    this.createPod(name, "worker", ready);
+    const name = `${dask.name}-default-worker-${this.serial.toString(36).padStart(3, "0")}`;
+    dask.workers.push(name);
+    this.createPod(dask, name, "worker", ready);
   }
 
-  private createPod(name: string, component: "scheduler" | "worker", ready: boolean): void {
-    const labels: Record<string, string> = { [daskLabels.cluster]: this.name, [daskLabels.component]: component };
-    if (component === "worker") labels[daskLabels.workerGroup] = `${this.name}-default`;
+  private createPod(dask: Tracked, name: string, component: "scheduler" | "worker", ready: boolean): void {
+    const labels: Record<string, string> = { [daskLabels.cluster]: dask.name, [daskLabels.component]: component };
+    if (component === "worker") labels[daskLabels.workerGroup] = `${dask.name}-default`;
     this.cluster.create(
       podResource,
-      pendingPod({ namespace: this.namespace, name, user: "carol", userLabel: this.userLabel, labels, containers: [component] }),
+      pendingPod({ namespace: this.namespace, name, user: dask.user, userLabel: this.userLabel, labels, containers: [component] }),
     );
     this.cluster.update<KubePod>(podResource, this.namespace, name, (p) => {
       schedule(p, "node-1");

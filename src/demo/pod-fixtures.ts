@@ -97,3 +97,21 @@ export function crash(pod: KubePod, waiting: "CrashLoopBackOff" | undefined): vo
 export function terminate(pod: KubePod, now: Date): void {
   pod.metadata = { ...pod.metadata, deletionTimestamp: now.toISOString() };
 }
+
+/** Every container exited 0: the pod Succeeded, which kubectl shows as Completed. */
+export function complete(pod: KubePod, now: Date): void {
+  pod.status = {
+    ...pod.status,
+    phase: "Succeeded",
+    conditions: [
+      { type: "PodScheduled", status: "True" },
+      { type: "Ready", status: "False" },
+    ],
+    containerStatuses: (pod.status?.containerStatuses ?? []).map((c) => ({
+      ...c,
+      ready: false,
+      started: false,
+      state: { terminated: { reason: "Completed", exitCode: 0, finishedAt: now.toISOString() } },
+    })),
+  };
+}

@@ -1,12 +1,24 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { loadConfig } from "../../src/config.ts";
+import { demoDaskClusters } from "../../src/demo/dask-actor.ts";
 import { DemoScenario, demoProjects, demoUsers } from "../../src/demo/scenario.ts";
+import { ideConventions } from "../../src/domain/ide.ts";
 import { type KubePod, toPod } from "../../src/domain/pod.ts";
 import { Informer } from "../../src/kube/informer.ts";
+import { InformerRegistry } from "../../src/kube/informer-registry.ts";
 import { MemoryCluster } from "../../src/kube/memory-cluster.ts";
-import { podResource } from "../../src/kube/resources.ts";
+import { daskClusterResource, notebookResource, podResource } from "../../src/kube/resources.ts";
+import type { StreamAccess } from "../../src/streams/access.ts";
+import { DaskStreams } from "../../src/streams/dask-streams.ts";
+import { IdeStreams } from "../../src/streams/ide-streams.ts";
+import { PodStreams } from "../../src/streams/pod-streams.ts";
+import { FeedRegistry } from "../../src/streams/shared-feed.ts";
+import type { StreamEvent } from "../../src/streams/stream-event.ts";
+import { noObserver } from "../../src/streams/stream-observer.ts";
+import type { StreamSettings } from "../../src/streams/stream-settings.ts";
+import { SubscriptionLimits } from "../../src/streams/subscription-limits.ts";
+import { ViewRegistry } from "../../src/streams/view-registry.ts";
 import { seededRandom, settle, userLabel } from "./support.ts";
-
-const podsPerProject = 4;
 
 let cluster: MemoryCluster;
 let informers: Informer<KubePod>[];
@@ -44,7 +56,7 @@ async function observe(): Promise<{ statuses: Set<string>; deleted: string[]; us
 
 describe("DemoScenario", () => {
   it.each([1, 7, 2024])("with seed %i, drives pods through their whole lifecycle without throwing", async (seed) => {
-    const scenario = new DemoScenario({ cluster, userLabel, podsPerProject, random: seededRandom(seed) });
+    const scenario = new DemoScenario({ cluster, userLabel, random: seededRandom(seed) });
     scenario.seed();
     const seen = await observe();
 
@@ -53,7 +65,7 @@ describe("DemoScenario", () => {
     }).not.toThrow();
     await settle();
 
-    for (const status of ["Pending", "ContainerCreating", "Running", "CrashLoopBackOff", "Terminating"]) {
+    for (const status of ["Pending", "ContainerCreating", "Running", "Error", "CrashLoopBackOff", "Completed", "Terminating"]) {
       expect(seen.statuses, status).toContain(status);
     }
     expect(seen.deleted.length).toBeGreaterThan(5);
@@ -73,13 +85,27 @@ describe("DemoScenario", () => {
     }
   });
 
-  it("seeds every project with running pods of demo users", () => {
-    new DemoScenario({ cluster, userLabel, podsPerProject: 3, random: seededRandom(3) }).seed();
+  it("seeds every project with running IDE pods of all three kinds for every demo user; Dask and Notebooks in data-science only", () => {
+    new DemoScenario({ cluster, userLabel, random: seededRandom(3) }).seed();
     for (const namespace of demoProjects) {
-      const pods = cluster.objectsOf<KubePod>(podResource, namespace).map((pod) => toPod(pod, userLabel));
-      const running = pods.filter((pod) => pod.status === "Running" && pod.ready);
-      expect(running.length, namespace).toBeGreaterThanOrEqual(3);
-      for (const pod of running) expect(demoUsers).toContain(pod.user);
+      const pods = cluster.objectsOf<KubePod>(podResource, namespace);
+      for (const user of demoUsers) {
+        const running = pods
+          .map((pod) => toPod(pod, userLabel))
+          .filter((pod) => pod.user === user && pod.status === "Running" && pod.ready);
+        expect(running.length, `${namespace} ${user}`).toBeGreaterThanOrEqual(2);
+      }
+      const kinds = new Set(pods.map((pod) => pod.metadata?.labels?.["kubesub.io/ide"] ?? pod.metadata?.labels?.component));
+      expect([...kinds].sort(), namespace).toEqual(expect.arrayContaining(["jupyterlab", "rstudio", "singleuser-server", "vscode"]));
+      const dask = cluster.objectsOf(daskClusterResource, namespace).map((c) => c.metadata?.labels?.[userLabel]);
+      const notebooks = cluster.objectsOf(notebookResource, namespace);
+      if (namespace === "data-science") {
+        expect(dask.sort()).toEqual(demoDaskClusters.map((c) => c.user).sort());
+        expect(notebooks).toHaveLength(3);
+      } else {
+        expect(dask).toEqual([]);
+        expect(notebooks).toEqual([]);
+      }
     }
   });
 
@@ -113,4 +139,74 @@ describe("DemoScenario", () => {
     await vi.advanceTimersByTimeAsync(10_000);
     expect(step).toHaveBeenCalledTimes(5);
   });
+
+  it.each([1, 7, 2024])(
+    "with seed %i, every demo user sees a pod, an IDE and (in data-science) a Dask change within 5 s in every project",
+    async (seed) => {
+      // What a newcomer sees in GraphiQL: real streams over the demo at npm start's pace.
+      const intervalMs = loadConfig([], {})?.demoIntervalMs ?? Number.NaN;
+      expect(intervalMs).toBe(2_000);
+      const shutdown = new AbortController();
+      const settings: StreamSettings = {
+        views: new ViewRegistry(new InformerRegistry({ sources: (type, namespace) => cluster.source(type, namespace) })),
+        userLabel,
+        queueCapacity: 100_000,
+        syncTimeoutMs: 5_000,
+        recheckIntervalMs: 0,
+        limits: new SubscriptionLimits({ perSubject: 1_000, total: 1_000 }),
+        feeds: new FeedRegistry(),
+        observer: noObserver,
+        shutdown: shutdown.signal,
+      };
+      const streams = {
+        podEvents: new PodStreams(settings),
+        ideEvents: new IdeStreams(settings, new Set(ideConventions)),
+        daskEvents: new DaskStreams(settings),
+      };
+      const access: StreamAccess = { subject: "newcomer", authorize: async () => {}, recheck: async () => undefined };
+      const scenario = new DemoScenario({ cluster, userLabel, random: seededRandom(seed) });
+      scenario.seed();
+
+      const changes = new Map<string, number[]>();
+      const drained: Promise<void>[] = [];
+      for (const field of ["podEvents", "ideEvents", "daskEvents"] as const) {
+        for (const project of field === "daskEvents" ? ["data-science"] : demoProjects) {
+          for (const user of [undefined, ...demoUsers]) {
+            const times: number[] = [];
+            changes.set(`${field}(project: ${project}, user: ${user ?? "any"})`, times);
+            const events = (await streams[field].events({ project, user }, access)) as AsyncIterableIterator<StreamEvent<unknown>>;
+            drained.push(
+              (async () => {
+                for await (const event of events) {
+                  const live =
+                    event.type === "updated" || ((event.type === "added" || event.type === "deleted") && event.cause !== "INITIAL_STATE");
+                  if (live) times.push(Date.now());
+                }
+              })(),
+            );
+          }
+        }
+      }
+      await settle();
+      const start = Date.now();
+      scenario.start(intervalMs);
+      await vi.advanceTimersByTimeAsync(5 * 60_000);
+      const end = Date.now();
+      scenario.stop();
+
+      const longestGaps = Object.fromEntries(
+        [...changes].map(([key, times]) => {
+          const points = [start, ...times, end];
+          return [key, Math.max(...points.slice(1).map((t, i) => t - (points[i] as number)))];
+        }),
+      );
+      const tooLong = Object.entries(longestGaps).filter(([, gap]) => gap >= 5_000);
+      expect(tooLong).toEqual([]);
+
+      shutdown.abort();
+      await settle();
+      await Promise.all(drained);
+    },
+    30_000,
+  );
 });
