@@ -35,7 +35,10 @@ export interface DaskCluster {
 export interface DaskWorkerGroup {
   name: string;
   project: string;
-  cluster: string;
+  /** Its own user label, else its cluster's (daskOwner). */
+  user: string | null;
+  /** spec.cluster: the DaskCluster it belongs to. */
+  cluster: string | null;
   desiredWorkers: number;
   workers: number;
   readyWorkers: number;
@@ -45,7 +48,10 @@ export interface DaskWorkerGroup {
 export interface DaskAutoscaler {
   name: string;
   project: string;
-  cluster: string;
+  /** Its own user label, else its cluster's (daskOwner). */
+  user: string | null;
+  /** spec.cluster: the DaskCluster it scales. */
+  cluster: string | null;
   minimum: number;
   maximum: number;
   resourceVersion: string;
@@ -54,6 +60,7 @@ export interface DaskAutoscaler {
 export interface DaskJob {
   name: string;
   project: string;
+  /** Its own user label, else its cluster's (daskOwner). */
   user: string | null;
   status: DaskJobStatus;
   /** The DaskCluster the job runs on (status.clusterName). */
@@ -93,6 +100,30 @@ const jobStatuses = new Map<string, DaskJobStatus>([
 const replicasOf = (object: DaskObject) => object.spec?.worker?.replicas ?? 0;
 const workersOf = (pods: readonly Pod[]) => livePods(pods);
 
+/**
+ * The DaskCluster a worker group or autoscaler belongs to (spec.cluster, a name), or the one a job
+ * runs on (status.clusterName; a job's spec.cluster is the template of that cluster, not a name).
+ */
+export function daskClusterName(raw: KubeObject): string | undefined {
+  const object = raw as DaskObject;
+  if (typeof object.spec?.cluster === "string") return object.spec.cluster || undefined;
+  return object.status?.clusterName || undefined;
+}
+
+/** The value of the user label on an object, if any. */
+export function userOf(raw: KubeObject | undefined, userLabel: string): string | null {
+  return raw?.metadata?.labels?.[userLabel] ?? null;
+}
+
+/**
+ * Whom a worker group, autoscaler or job belongs to: the user its own user label names, else the
+ * user of its cluster (`cluster`: that DaskCluster, undefined while it is not known). Objects of a
+ * cluster that does not exist (yet, or any more) and without a label of their own belong to nobody.
+ */
+export function daskOwner(raw: KubeObject, cluster: KubeObject | undefined, userLabel: string): string | null {
+  return userOf(raw, userLabel) ?? userOf(cluster, userLabel);
+}
+
 /** Pods: the cluster's scheduler and worker pods (label dask.org/cluster-name). */
 export function toDaskCluster(raw: KubeObject, pods: readonly { raw: KubeObject; pod: Pod }[], userLabel: string): DaskCluster {
   const object = raw as DaskObject;
@@ -103,7 +134,7 @@ export function toDaskCluster(raw: KubeObject, pods: readonly { raw: KubeObject;
   return {
     name: raw.metadata?.name ?? "",
     project: raw.metadata?.namespace ?? "",
-    user: raw.metadata?.labels?.[userLabel] ?? null,
+    user: userOf(raw, userLabel),
     phase: phases.get(object.status?.phase ?? "") ?? "UNKNOWN",
     desiredWorkers: replicasOf(object),
     workers: workers.length,
@@ -115,14 +146,23 @@ export function toDaskCluster(raw: KubeObject, pods: readonly { raw: KubeObject;
   };
 }
 
-/** Pods: the group's worker pods (label dask.org/workergroup-name). */
-export function toDaskWorkerGroup(raw: KubeObject, pods: readonly Pod[]): DaskWorkerGroup {
+/**
+ * Pods: the group's worker pods (label dask.org/workergroup-name). cluster: the DaskCluster it
+ * names, undefined while none of that name is known.
+ */
+export function toDaskWorkerGroup(
+  raw: KubeObject,
+  pods: readonly Pod[],
+  cluster: KubeObject | undefined,
+  userLabel: string,
+): DaskWorkerGroup {
   const object = raw as DaskObject;
   const workers = workersOf(pods);
   return {
     name: raw.metadata?.name ?? "",
     project: raw.metadata?.namespace ?? "",
-    cluster: typeof object.spec?.cluster === "string" ? object.spec.cluster : "",
+    user: daskOwner(raw, cluster, userLabel),
+    cluster: daskClusterName(raw) ?? null,
     desiredWorkers: replicasOf(object),
     workers: workers.length,
     readyWorkers: workers.filter((pod) => pod.ready).length,
@@ -130,13 +170,17 @@ export function toDaskWorkerGroup(raw: KubeObject, pods: readonly Pod[]): DaskWo
   };
 }
 
-/** The autoscaler's cooldown annotation is not served, so its churn never makes an update. */
-export function toDaskAutoscaler(raw: KubeObject): DaskAutoscaler {
+/**
+ * The autoscaler's cooldown annotation is not served, so its churn never makes an update.
+ * cluster: the DaskCluster it names, undefined while none of that name is known.
+ */
+export function toDaskAutoscaler(raw: KubeObject, cluster: KubeObject | undefined, userLabel: string): DaskAutoscaler {
   const object = raw as DaskObject;
   return {
     name: raw.metadata?.name ?? "",
     project: raw.metadata?.namespace ?? "",
-    cluster: typeof object.spec?.cluster === "string" ? object.spec.cluster : "",
+    user: daskOwner(raw, cluster, userLabel),
+    cluster: daskClusterName(raw) ?? null,
     minimum: object.spec?.minimum ?? 0,
     maximum: object.spec?.maximum ?? 0,
     resourceVersion: raw.metadata?.resourceVersion ?? "",
@@ -148,14 +192,15 @@ export function runnerPodName(raw: KubeObject): string | undefined {
   return (raw as DaskObject).status?.jobRunnerPodName ?? undefined;
 }
 
-export function toDaskJob(raw: KubeObject, runnerPod: Pod | undefined, userLabel: string): DaskJob {
+/** cluster: the DaskCluster the job runs on, undefined while none of that name is known. */
+export function toDaskJob(raw: KubeObject, runnerPod: Pod | undefined, cluster: KubeObject | undefined, userLabel: string): DaskJob {
   const object = raw as DaskObject;
   return {
     name: raw.metadata?.name ?? "",
     project: raw.metadata?.namespace ?? "",
-    user: raw.metadata?.labels?.[userLabel] ?? null,
+    user: daskOwner(raw, cluster, userLabel),
     status: jobStatuses.get(object.status?.jobStatus ?? "") ?? "UNKNOWN",
-    cluster: object.status?.clusterName ?? null,
+    cluster: daskClusterName(raw) ?? null,
     startTime: isoTimestamp(object.status?.startTime),
     endTime: isoTimestamp(object.status?.endTime),
     runnerPod: runnerPod ?? null,

@@ -33,7 +33,7 @@ const DaskCluster = builder.objectRef<DaskClusterModel>("DaskCluster").implement
   fields: (t) => ({
     name: t.exposeString("name"),
     project: t.exposeString("project"),
-    user: t.exposeString("user", { nullable: true }),
+    user: t.exposeString("user", { nullable: true, description: "The value of its user label." }),
     phase: t.expose("phase", { type: DaskClusterPhase }),
     desiredWorkers: t.exposeInt("desiredWorkers", { description: "spec.worker.replicas, as set by the user or the autoscaler." }),
     workers: t.exposeInt("workers", { description: "Worker pods that exist and are not being deleted." }),
@@ -45,11 +45,15 @@ const DaskCluster = builder.objectRef<DaskClusterModel>("DaskCluster").implement
   }),
 });
 
+const ownerDescription = "Whom it belongs to: the value of its own user label, else that of its cluster's; null while neither is known.";
+const clusterDescription = "The name of its DaskCluster (spec.cluster); null when it names none.";
+
 const DaskWorkerGroup = builder.objectRef<DaskWorkerGroupModel>("DaskWorkerGroup").implement({
   fields: (t) => ({
     name: t.exposeString("name"),
     project: t.exposeString("project"),
-    cluster: t.exposeString("cluster"),
+    user: t.exposeString("user", { nullable: true, description: ownerDescription }),
+    cluster: t.exposeString("cluster", { nullable: true, description: clusterDescription }),
     desiredWorkers: t.exposeInt("desiredWorkers"),
     workers: t.exposeInt("workers"),
     readyWorkers: t.exposeInt("readyWorkers"),
@@ -61,7 +65,8 @@ const DaskAutoscaler = builder.objectRef<DaskAutoscalerModel>("DaskAutoscaler").
   fields: (t) => ({
     name: t.exposeString("name"),
     project: t.exposeString("project"),
-    cluster: t.exposeString("cluster"),
+    user: t.exposeString("user", { nullable: true, description: ownerDescription }),
+    cluster: t.exposeString("cluster", { nullable: true, description: clusterDescription }),
     minimum: t.exposeInt("minimum"),
     maximum: t.exposeInt("maximum"),
     resourceVersion: t.exposeString("resourceVersion"),
@@ -72,9 +77,12 @@ const DaskJob = builder.objectRef<DaskJobModel>("DaskJob").implement({
   fields: (t) => ({
     name: t.exposeString("name"),
     project: t.exposeString("project"),
-    user: t.exposeString("user", { nullable: true }),
+    user: t.exposeString("user", { nullable: true, description: ownerDescription }),
     status: t.expose("status", { type: DaskJobStatus }),
-    cluster: t.exposeString("cluster", { nullable: true, description: "The DaskCluster the job runs on." }),
+    cluster: t.exposeString("cluster", {
+      nullable: true,
+      description: "The name of the DaskCluster the job runs on (status.clusterName); null until the operator has made it.",
+    }),
     startTime: t.expose("startTime", { type: DateTime, nullable: true }),
     endTime: t.expose("endTime", { type: DateTime, nullable: true }),
     runnerPod: t.expose("runnerPod", { type: Pod, nullable: true }),
@@ -92,7 +100,10 @@ export const DaskEvent = eventUnion("DaskEvent", "One event of a daskEvents stre
 const listArgs = builder.args((t) => ({
   project: t.string({ required: true, description: "The namespace." }),
   target: t.string({ description: "A cluster's name: that cluster, and the worker groups, autoscalers and jobs of it." }),
-  user: t.string({ description: "Only objects with this user label (objects without an owner of their own are kept)." }),
+  user: t.string({
+    description:
+      "Only objects that belong to this user: clusters with this user label; worker groups, autoscalers and jobs with it, or else of such a cluster.",
+  }),
 }));
 
 builder.queryFields((t) => ({

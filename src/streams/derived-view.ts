@@ -30,8 +30,11 @@ export interface DerivedViewOptions<M> {
  * emitted as deltas only when a served field changed. A join (an IDE and its pods, a Dask cluster
  * and its workers) is a view with several sources; a plain projection is a view with one.
  *
- * Invariant: models holds exactly the non-undefined compute(key) of every key whose inputs were
- * seen, and handlers were told every transition of it.
+ * Invariant: models holds, for every key whose compute(key) is not undefined, the model last
+ * emitted for it, which differs from compute(key) in no served field; handlers were told every
+ * transition of it. A recomputation that changes no served field (a pod's annotation, a newer
+ * resourceVersion) replaces nothing: an update's old, and so every stream's `previous`, is the
+ * model subscribers were last sent, and a new subscriber's snapshot is that model too.
  */
 export class DerivedView<M> implements View<M> {
   readonly description: string;
@@ -96,13 +99,15 @@ export class DerivedView<M> implements View<M> {
       this.emit({ type: "deleted", object: old, resourceVersion });
       return;
     }
-    this.models.set(key, next);
     if (old === undefined) {
+      this.models.set(key, next);
       this.emit({ type: "added", object: next, resourceVersion });
       return;
     }
     const changedFields = this.options.diff(old, next);
-    if (changedFields.length > 0) this.emit({ type: "updated", old, object: next, changedFields, resourceVersion });
+    if (changedFields.length === 0) return;
+    this.models.set(key, next);
+    this.emit({ type: "updated", old, object: next, changedFields, resourceVersion });
   }
 
   private emit(delta: ModelDelta<M>): void {

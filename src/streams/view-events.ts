@@ -124,9 +124,14 @@ export function viewEvents(
     const initial: StreamEvent<unknown>[] = [];
     let count = 0;
     let resourceVersion = "";
+    // Views of one stream may read the same resource (pods, Dask clusters): it is reported once.
+    const reported = new Set<string>();
     for (const { lease, kind, matches, resourceVersion: versionOf } of subscriptions) {
       const view: View<unknown> = lease.view;
       for (const missing of view.unavailable()) {
+        const key = `${missing.resource}/${missing.namespace}`;
+        if (reported.has(key)) continue;
+        reported.add(key);
         log()?.warn({ ...missing }, "stream starts without a resource it reads");
         initial.push({ type: "unavailable", ...missing, observedAt });
       }

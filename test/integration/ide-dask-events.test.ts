@@ -30,7 +30,7 @@ import {
   setPodState,
   setReplicas,
 } from "../helpers/ide-dask-fixtures.ts";
-import { type RunningKubesub, startOnMemoryCluster } from "../helpers/kubesub-server.ts";
+import { type RunningKubesub, startOnMemoryCluster, userLabel } from "../helpers/kubesub-server.ts";
 import { readSse } from "../helpers/sse.ts";
 import { take } from "../helpers/streams.ts";
 
@@ -51,16 +51,18 @@ const ideEventsDocument = /* GraphQL */ `
 `;
 
 const daskEventsDocument = /* GraphQL */ `
-  subscription Dask($project: String!, $target: String, $resources: [DaskResource!]) {
-    daskEvents(project: $project, target: $target, resources: $resources) {
+  subscription Dask($project: String!, $target: String, $resources: [DaskResource!], $user: String) {
+    daskEvents(project: $project, target: $target, resources: $resources, user: $user) {
       __typename
       ... on DaskClusterAdded { cause cluster { name phase desiredWorkers workers readyWorkers schedulerReady } }
       ... on DaskClusterUpdated { changedFields cluster { name phase desiredWorkers workers readyWorkers schedulerReady } }
       ... on DaskClusterDeleted { cause cluster { name } }
       ... on DaskWorkerGroupAdded { cause workerGroup { name cluster desiredWorkers workers readyWorkers } }
       ... on DaskWorkerGroupUpdated { changedFields workerGroup { name desiredWorkers workers readyWorkers } }
+      ... on DaskWorkerGroupDeleted { cause workerGroup { name } }
       ... on DaskAutoscalerAdded { cause autoscaler { name cluster minimum maximum } }
       ... on DaskAutoscalerUpdated { changedFields autoscaler { name minimum maximum } }
+      ... on DaskAutoscalerDeleted { cause autoscaler { name } }
       ... on DaskJobAdded { cause job { name status cluster startTime endTime runnerPod { name phase } } }
       ... on DaskJobUpdated { changedFields job { name status cluster startTime endTime runnerPod { name phase } } previous { status } }
       ... on DaskJobDeleted { cause job { name } }
@@ -569,6 +571,278 @@ describe("daskEvents", () => {
     });
     expect(listsOf()).toBe(2);
     expect(Date.now() - subscribedAt).toBeLessThan(4_000);
+    await stream.return?.();
+  });
+
+  it("a DaskCluster CRD that cannot be listed yet is reported once, though every Dask view reads it; worker groups and autoscalers take their cluster's user once it can", async () => {
+    await warmPodInformer();
+    cluster.failNextLists(new KubeApiError("the server could not find the requested resource", { statusCode: 404 }));
+
+    const stream = daskEvents({});
+    const start = await initial(stream);
+    expect(start.map(summary)).toEqual([
+      "ResourceUnavailable daskclusters.kubernetes.dask.org",
+      "DaskWorkerGroupAdded analysis-default INITIAL_STATE",
+      "DaskAutoscalerAdded analysis INITIAL_STATE",
+      "DaskJobAdded nightly INITIAL_STATE",
+      "InitialStateComplete 3",
+    ]);
+
+    // The informer retries after its backoff (at most 1.5 x the server's 1 s retry bound).
+    const later = eventsOf(await take(stream, { count: 4, timeoutMs: 4_000 }));
+    expect(later.map(summary).sort()).toEqual(
+      [
+        "DaskClusterAdded analysis CLUSTER_CHANGE",
+        "DaskClusterAdded other CLUSTER_CHANGE",
+        "DaskWorkerGroupUpdated analysis-default [user]",
+        "DaskAutoscalerUpdated analysis [user]",
+      ].sort(),
+    );
+    await stream.return?.();
+  });
+
+  describe("previous", () => {
+    /** The same fields of the object and of previous, so that one can be compared with the other whole. */
+    const versionsDocument = /* GraphQL */ `
+      subscription DaskVersions($project: String!) {
+        daskEvents(project: $project, resources: [CLUSTERS, WORKER_GROUPS]) {
+          __typename
+          ... on DaskClusterAdded { cluster { name resourceVersion workers readyWorkers schedulerReady } }
+          ... on DaskClusterUpdated {
+            changedFields
+            cluster { name resourceVersion workers readyWorkers schedulerReady }
+            previous { name resourceVersion workers readyWorkers schedulerReady }
+          }
+          ... on DaskWorkerGroupAdded { workerGroup { name resourceVersion workers readyWorkers } }
+          ... on DaskWorkerGroupUpdated {
+            changedFields
+            workerGroup { name resourceVersion workers readyWorkers }
+            previous { name resourceVersion workers readyWorkers }
+          }
+          ... on InitialStateComplete { count }
+        }
+      }
+    `;
+    type Sent = { name: string; resourceVersion: string };
+
+    /**
+     * Follows one stream as a client does: every Updated's previous must be the object this stream
+     * last sent under that name, whole. Returns the events' summaries.
+     */
+    function follow(lastSent: Map<string, Sent>, events: Event[]): string[] {
+      for (const event of events) {
+        const object = (event.cluster ?? event.workerGroup) as Sent | undefined;
+        if (!object) continue;
+        const key = `${event.__typename.replace(/(Added|Updated|Deleted)$/, "")}/${object.name}`;
+        if (event.__typename.endsWith("Updated")) {
+          expect(lastSent.has(key), `${key} was sent before it was updated`).toBe(true);
+          expect(event.previous, `previous of ${summary(event)}`).toEqual(lastSent.get(key));
+        }
+        lastSent.set(key, object);
+      }
+      return events.map(summary);
+    }
+
+    it("DaskClusterUpdated and DaskWorkerGroupUpdated carry as previous the object this stream last sent, not a version written in between that it never saw", async () => {
+      const early = subscribe(versionsDocument, { project });
+      const earlySent = new Map<string, Sent>();
+      expect(follow(earlySent, await initial(early)).sort()).toEqual(
+        ["DaskClusterAdded analysis", "DaskClusterAdded other", "DaskWorkerGroupAdded analysis-default", "InitialStateComplete 3"].sort(),
+      );
+      const sentVersion = (key: string) => earlySent.get(key)?.resourceVersion;
+      const [clusterVersion, groupVersion] = [sentVersion("DaskCluster/analysis"), sentVersion("DaskWorkerGroup/analysis-default")];
+
+      // Writes that no served field shows, each followed on the same (pod) watch by a visible change.
+      // The annotation raises the highest resourceVersion of the cluster's and the group's pods.
+      updatePod("analysis-worker-1", (pod) => annotate(pod, { "example.org/scraped": "1" }));
+      const late = subscribe(versionsDocument, { project });
+      const lateSent = new Map<string, Sent>();
+      await initial(late).then((events) => follow(lateSent, events));
+      cluster.create(podResource, worker("analysis-worker-2", "unscheduled"));
+      updatePod("analysis-scheduler", (pod) => annotate(pod, { "example.org/scraped": "2" }));
+      updatePod("analysis-worker-2", (pod) => annotate(pod, { "example.org/scraped": "3" }));
+      updatePod("analysis-worker-2", (pod) => setPodState(pod, "ready"));
+
+      const live = [
+        "DaskClusterUpdated analysis [workers]",
+        "DaskWorkerGroupUpdated analysis-default [workers]",
+        "DaskClusterUpdated analysis [readyWorkers]",
+        "DaskWorkerGroupUpdated analysis-default [readyWorkers]",
+      ];
+      const earlyLive = await next(early, 4);
+      expect(follow(earlySent, earlyLive).sort()).toEqual([...live].sort());
+      expect(follow(lateSent, await next(late, 4)).sort()).toEqual([...live].sort());
+      // What the user saw first: the versions of the initial state, not the annotation's.
+      expect(earlyLive.find((e) => e.cluster)?.previous).toMatchObject({ resourceVersion: clusterVersion, workers: 1 });
+      expect(earlyLive.find((e) => e.workerGroup)?.previous).toMatchObject({ resourceVersion: groupVersion, workers: 1 });
+      await early.return?.();
+      await late.return?.();
+    });
+  });
+
+  describe("user", () => {
+    const query = async (document: string, variables: Record<string, unknown>) => {
+      const response = await fetch(`${kubesub.origin}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify({ query: document, variables: { project, ...variables } }),
+      });
+      const body = (await response.json()) as { data?: Record<string, { name: string; user: string | null }[]>; errors?: unknown[] };
+      expect(body.errors).toBeUndefined();
+      return body.data ?? {};
+    };
+    const listsDocument = /* GraphQL */ `
+      query Lists($project: String!, $user: String) {
+        daskClusters(project: $project, user: $user) { name user }
+        daskWorkerGroups(project: $project, user: $user) { name user }
+        daskAutoscalers(project: $project, user: $user) { name user }
+        daskJobs(project: $project, user: $user) { name user }
+      }
+    `;
+    /** "daskWorkerGroups analysis-default carol": each listed object with its user. */
+    const lists = async (user: string) =>
+      Object.entries(await query(listsDocument, { user }))
+        .flatMap(([field, objects]) => objects.map((o) => `${field} ${o.name} ${o.user}`))
+        .sort();
+
+    it("worker groups, autoscalers and jobs belong to the user of their cluster, unless labelled with their own: in streams and queries", async () => {
+      // A job without a user label of its own, on carol's cluster; one of alice's on dan's cluster.
+      cluster.create(
+        daskJobResource,
+        daskJobObject({ name: "report", namespace: project, status: { jobStatus: "Running", clusterName: "analysis" } }),
+      );
+      cluster.create(
+        daskJobResource,
+        daskJobObject({ name: "mine", namespace: project, user: "alice", status: { jobStatus: "Running", clusterName: "other" } }),
+      );
+
+      const alice = daskEvents({ user: "alice" });
+      expect((await initial(alice)).map(summary)).toEqual(["DaskJobAdded mine INITIAL_STATE", "InitialStateComplete 1"]);
+      const carol = daskEvents({ user: "carol" });
+      expect((await initial(carol)).map(summary).sort()).toEqual(
+        [
+          "DaskClusterAdded analysis INITIAL_STATE",
+          "DaskWorkerGroupAdded analysis-default INITIAL_STATE",
+          "DaskAutoscalerAdded analysis INITIAL_STATE",
+          "DaskJobAdded report INITIAL_STATE",
+          "InitialStateComplete 4",
+        ].sort(),
+      );
+      const dan = daskEvents({ user: "dan" });
+      expect((await initial(dan)).map(summary).sort()).toEqual(
+        ["DaskClusterAdded other INITIAL_STATE", "DaskJobAdded nightly INITIAL_STATE", "InitialStateComplete 2"].sort(),
+      );
+
+      // Changes to carol's objects reach carol's stream only.
+      update(daskWorkerGroupResource, "analysis-default", (g) => setReplicas(g, 2));
+      update(daskJobResource, "mine", (j) => setDaskStatus(j, { jobStatus: "Successful" }));
+      expect((await next(carol)).map(summary)).toEqual(["DaskWorkerGroupUpdated analysis-default [desiredWorkers]"]);
+      expect((await next(alice)).map(summary)).toEqual(["DaskJobUpdated mine [status]"]);
+
+      expect(await lists("alice")).toEqual(["daskJobs mine alice"]);
+      expect(await lists("carol")).toEqual([
+        "daskAutoscalers analysis carol",
+        "daskClusters analysis carol",
+        "daskJobs report carol",
+        "daskWorkerGroups analysis-default carol",
+      ]);
+      for (const stream of [alice, carol, dan]) await stream.return?.();
+    });
+
+    it("objects arriving before their cluster, and a cluster relabelled or deleted: Added and Deleted with FILTER_CHANGE", async () => {
+      const alice = daskEvents({ user: "alice" });
+      expect((await initial(alice)).map(summary)).toEqual(["InitialStateComplete 0"]);
+      const carol = daskEvents({ user: "carol" });
+      expect((await initial(carol)).map(summary)).toHaveLength(4);
+
+      // The operator's objects for alice's cluster "late", seen before the cluster itself: nobody's yet.
+      cluster.create(daskWorkerGroupResource, daskWorkerGroupObject({ name: "late-default", namespace: project, cluster: "late" }));
+      cluster.create(daskAutoscalerResource, daskAutoscalerObject({ name: "late", namespace: project, cluster: "late" }));
+      cluster.create(
+        daskJobResource,
+        daskJobObject({ name: "late-job", namespace: project, status: { jobStatus: "ClusterCreated", clusterName: "late" } }),
+      );
+      cluster.create(daskClusterResource, daskClusterObject({ name: "late", namespace: project, user: "alice", phase: "Created" }));
+      expect((await next(alice, 4)).map(summary).sort()).toEqual(
+        [
+          "DaskClusterAdded late CLUSTER_CHANGE",
+          "DaskWorkerGroupAdded late-default FILTER_CHANGE",
+          "DaskAutoscalerAdded late FILTER_CHANGE",
+          "DaskJobAdded late-job FILTER_CHANGE",
+        ].sort(),
+      );
+
+      // carol's cluster given to alice: its worker group and autoscaler move with it.
+      update(daskClusterResource, "analysis", (c) => {
+        c.metadata = { ...c.metadata, labels: { ...c.metadata?.labels, [userLabel]: "alice" } };
+      });
+      const moved = ["DaskCluster analysis", "DaskWorkerGroup analysis-default", "DaskAutoscaler analysis"];
+      expect((await next(carol, 3)).map(summary).sort()).toEqual(
+        moved
+          .map((m) => m.replace(" ", "Deleted "))
+          .map((m) => `${m} FILTER_CHANGE`)
+          .sort(),
+      );
+      expect((await next(alice, 3)).map(summary).sort()).toEqual(
+        moved
+          .map((m) => m.replace(" ", "Added "))
+          .map((m) => `${m} FILTER_CHANGE`)
+          .sort(),
+      );
+
+      // Without its cluster, a worker group belongs to nobody.
+      cluster.delete(daskClusterResource, project, "late");
+      expect((await next(alice, 4)).map(summary).sort()).toEqual(
+        [
+          "DaskClusterDeleted late CLUSTER_CHANGE",
+          "DaskWorkerGroupDeleted late-default FILTER_CHANGE",
+          "DaskAutoscalerDeleted late FILTER_CHANGE",
+          "DaskJobDeleted late-job FILTER_CHANGE",
+        ].sort(),
+      );
+      // Nothing more for carol: the next event on her stream is her next change.
+      cluster.create(daskClusterResource, daskClusterObject({ name: "carols", namespace: project, user: "carol" }));
+      expect((await next(carol)).map(summary)).toEqual(["DaskClusterAdded carols CLUSTER_CHANGE"]);
+      await alice.return?.();
+      await carol.return?.();
+    });
+  });
+
+  it("one operation selects previous { cluster user } on DaskWorkerGroupUpdated, DaskAutoscalerUpdated and DaskJobUpdated, unaliased", async () => {
+    const document = /* GraphQL */ `
+      subscription DaskOwners($project: String!) {
+        daskEvents(project: $project) {
+          __typename
+          ... on DaskClusterAdded { cluster { name user } }
+          ... on DaskClusterUpdated { cluster { name user } previous { name user } }
+          ... on DaskWorkerGroupAdded { workerGroup { name cluster user } }
+          ... on DaskWorkerGroupUpdated { workerGroup { name cluster user } previous { name cluster user } }
+          ... on DaskAutoscalerAdded { autoscaler { name cluster user } }
+          ... on DaskAutoscalerUpdated { autoscaler { name cluster user } previous { name cluster user } }
+          ... on DaskJobAdded { job { name cluster user } }
+          ... on DaskJobUpdated { job { name cluster user } previous { name cluster user } }
+          ... on InitialStateComplete { count }
+        }
+      }
+    `;
+    const stream = subscribe(document, { project });
+    const [first] = await take(stream, { count: 1 });
+    expect(first?.errors).toBeUndefined();
+    await take(stream, { until: isComplete });
+
+    update(daskWorkerGroupResource, "analysis-default", (g) => setReplicas(g, 2));
+    update(daskAutoscalerResource, "analysis", (a) => {
+      (a as { spec: object }).spec = { cluster: "analysis", minimum: 1, maximum: 8 };
+    });
+    update(daskJobResource, "nightly", (j) => setDaskStatus(j, { jobStatus: "ClusterCreated", clusterName: "nightly" }));
+    const events = eventsOf(await take(stream, { count: 3 })) as unknown as { __typename: string; previous: object }[];
+    // Three watches: their events may arrive in any order.
+    const byType = Object.fromEntries(events.map((e) => [e.__typename, e.previous]));
+    expect(byType).toEqual({
+      DaskWorkerGroupUpdated: { name: "analysis-default", cluster: "analysis", user: "carol" },
+      DaskAutoscalerUpdated: { name: "analysis", cluster: "analysis", user: "carol" },
+      DaskJobUpdated: { name: "nightly", cluster: null, user: "dan" },
+    });
     await stream.return?.();
   });
 

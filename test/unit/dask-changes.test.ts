@@ -61,8 +61,11 @@ const groupOf = (raw: KubeObject, pods: KubePod[]) =>
   toDaskWorkerGroup(
     raw,
     pods.map((pod) => toPod(pod, userLabel)),
+    cluster,
+    userLabel,
   );
-const jobOf = (raw: KubeObject, pod: KubePod | undefined) => toDaskJob(raw, pod && toPod(pod, userLabel), userLabel);
+const jobOf = (raw: KubeObject, pod: KubePod | undefined) => toDaskJob(raw, pod && toPod(pod, userLabel), undefined, userLabel);
+const autoscalerOf = (raw: KubeObject) => toDaskAutoscaler(raw, cluster, userLabel);
 const cooldown = (until: string) => (a: KubeObject) => annotate(a, { [cooldownAnnotation]: until });
 
 describe("daskChangedFields", () => {
@@ -132,15 +135,15 @@ describe("daskChangedFields", () => {
       },
       {
         name: "autoscaler: the cooldown annotation rewritten",
-        before: () => toDaskAutoscaler(autoscaler),
-        after: () => toDaskAutoscaler(rewrite(autoscaler, cooldown("2024-05-01T10:00:10Z"))),
+        before: () => autoscalerOf(autoscaler),
+        after: () => autoscalerOf(rewrite(autoscaler, cooldown("2024-05-01T10:00:10Z"))),
         changed: [],
       },
       {
         name: "autoscaler: maximum changed",
-        before: () => toDaskAutoscaler(autoscaler),
+        before: () => autoscalerOf(autoscaler),
         after: () =>
-          toDaskAutoscaler(
+          autoscalerOf(
             rewrite(autoscaler, (a) => {
               (a as { spec: object }).spec = { cluster: "analysis", minimum: 1, maximum: 8 };
             }),
@@ -192,13 +195,21 @@ describe("toDaskAutoscaler and the autoscaler's cooldown annotation", () => {
     ["a value that is no time", "soon"],
     ["no annotation at all", undefined],
   ])("every served field but resourceVersion stays the same when it is rewritten to %s", (_name, until) => {
-    const before = toDaskAutoscaler(autoscaler);
+    const before = autoscalerOf(autoscaler);
     const next = rewrite(autoscaler, (a) => {
       if (until === undefined) a.metadata = { ...a.metadata, annotations: {} };
       else cooldown(until)(a);
     });
-    const after = toDaskAutoscaler(next);
+    const after = autoscalerOf(next);
     expect(after).toEqual({ ...before, resourceVersion: "17" });
-    expect(after).toEqual({ name: "analysis", project: "team-a", cluster: "analysis", minimum: 1, maximum: 5, resourceVersion: "17" });
+    expect(after).toEqual({
+      name: "analysis",
+      project: "team-a",
+      user: null,
+      cluster: "analysis",
+      minimum: 1,
+      maximum: 5,
+      resourceVersion: "17",
+    });
   });
 });

@@ -3,13 +3,16 @@ import {
   type DaskClusterPhase,
   type DaskJobStatus,
   runnerPodName,
+  toDaskAutoscaler,
   toDaskCluster,
   toDaskJob,
   toDaskWorkerGroup,
 } from "../../src/domain/dask.ts";
 import { toPod } from "../../src/domain/pod.ts";
+import type { KubeObject } from "../../src/kube/types.ts";
 import {
   type DaskJobStatusSpec,
+  daskAutoscalerObject,
   daskClusterObject,
   daskJobObject,
   daskPod,
@@ -102,9 +105,11 @@ describe("toDaskWorkerGroup", () => {
       worker("gpu-2", { state: "running", resourceVersion: "42" }),
       worker("gpu-3", { deleting: true, resourceVersion: "43" }),
     ].map((pod) => toPod(pod, userLabel));
-    expect(toDaskWorkerGroup(group, pods)).toEqual({
+    const analysis = daskClusterObject({ name: "analysis", user: "carol" });
+    expect(toDaskWorkerGroup(group, pods, analysis, userLabel)).toEqual({
       name: "analysis-gpu",
       project: "team-a",
+      user: "carol",
       cluster: "analysis",
       desiredWorkers: 4,
       workers: 2,
@@ -125,7 +130,7 @@ describe("toDaskJob", () => {
     ["toString", "UNKNOWN"],
     [undefined, "UNKNOWN"],
   ])("status.jobStatus %s is %s", (jobStatus, expected) => {
-    expect(toDaskJob(daskJobObject({ name: "etl", status: { jobStatus } }), undefined, userLabel).status).toBe(expected);
+    expect(toDaskJob(daskJobObject({ name: "etl", status: { jobStatus } }), undefined, undefined, userLabel).status).toBe(expected);
   });
 
   it.each(
@@ -163,7 +168,7 @@ describe("toDaskJob", () => {
       },
     ]),
   )("%s", (_name, { status, expected }) => {
-    expect(toDaskJob(daskJobObject({ name: "etl", user: "dan", status }), undefined, userLabel)).toMatchObject({
+    expect(toDaskJob(daskJobObject({ name: "etl", user: "dan", status }), undefined, undefined, userLabel)).toMatchObject({
       name: "etl",
       project: "team-a",
       user: "dan",
@@ -179,9 +184,50 @@ describe("toDaskJob", () => {
     expect(runnerPodName(daskJobObject({ name: "etl", status: { jobStatus: "JobCreated" } }))).toBeUndefined();
 
     const runner = toPod(podObject({ name: "etl-runner", state: "running", resourceVersion: "51" }), userLabel);
-    expect(toDaskJob(job, runner, userLabel)).toMatchObject({
+    expect(toDaskJob(job, runner, undefined, userLabel)).toMatchObject({
       runnerPod: { name: "etl-runner", phase: "RUNNING" },
       resourceVersion: "51",
     });
+  });
+});
+
+describe("whom worker groups, autoscalers and jobs belong to", () => {
+  const labelled = <T extends { metadata?: object }>(object: T, user: string): T => ({
+    ...object,
+    metadata: { ...object.metadata, labels: { ...(object.metadata as { labels?: object }).labels, [userLabel]: user } },
+  });
+  const carols = daskClusterObject({ name: "analysis", user: "carol" });
+  const group = daskWorkerGroupObject({ name: "analysis-default", cluster: "analysis" });
+  const autoscaler = daskAutoscalerObject({ name: "analysis", cluster: "analysis" });
+  const job = daskJobObject({ name: "report", status: { jobStatus: "Running", clusterName: "analysis" } });
+  const owners = (cluster: ReturnType<typeof daskClusterObject> | undefined, own?: string) => [
+    toDaskWorkerGroup(own ? labelled(group, own) : group, [], cluster, userLabel).user,
+    toDaskAutoscaler(own ? labelled(autoscaler, own) : autoscaler, cluster, userLabel).user,
+    toDaskJob(own ? labelled(job, own) : job, undefined, cluster, userLabel).user,
+  ];
+
+  it("without a user label of their own: their cluster's user", () => {
+    expect(owners(carols)).toEqual(["carol", "carol", "carol"]);
+  });
+
+  it("with a user label of their own: that user, whoever owns the cluster", () => {
+    expect(owners(carols, "alice")).toEqual(["alice", "alice", "alice"]);
+    expect(owners(undefined, "alice")).toEqual(["alice", "alice", "alice"]);
+  });
+
+  it("nobody while their cluster is not known, or has no user label", () => {
+    expect(owners(undefined)).toEqual([null, null, null]);
+    expect(owners(daskClusterObject({ name: "analysis" }))).toEqual([null, null, null]);
+  });
+
+  it("a job before the operator has named its cluster takes no cluster's user, and has no cluster", () => {
+    const fresh = daskJobObject({ name: "report", status: { jobStatus: "JobCreated" } });
+    expect(toDaskJob(fresh, undefined, undefined, userLabel)).toMatchObject({ user: null, cluster: null });
+  });
+
+  it("a worker group or autoscaler that names no cluster has cluster null, not an empty name", () => {
+    const withoutCluster = (object: KubeObject): KubeObject => ({ ...object, spec: { minimum: 1 } }) as KubeObject;
+    expect(toDaskWorkerGroup(withoutCluster(group), [], undefined, userLabel)).toMatchObject({ cluster: null, user: null });
+    expect(toDaskAutoscaler(withoutCluster(autoscaler), undefined, userLabel)).toMatchObject({ cluster: null, user: null });
   });
 });

@@ -7,7 +7,7 @@ import { type IDE, type IDEConvention, ideConventions } from "../../src/domain/i
 import type { KubePod } from "../../src/domain/pod.ts";
 import { InformerRegistry } from "../../src/kube/informer-registry.ts";
 import { MemoryCluster } from "../../src/kube/memory-cluster.ts";
-import { daskJobResource, notebookResource, podResource } from "../../src/kube/resources.ts";
+import { daskClusterResource, daskJobResource, daskWorkerGroupResource, notebookResource, podResource } from "../../src/kube/resources.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 import { daskViews } from "../../src/streams/dask-streams.ts";
 import { ideView } from "../../src/streams/ide-streams.ts";
@@ -15,7 +15,9 @@ import type { ModelDelta, View } from "../../src/streams/view.ts";
 import { type ViewDefinition, type ViewLease, ViewRegistry } from "../../src/streams/view-registry.ts";
 import {
   annotate,
+  daskClusterObject,
   daskJobObject,
+  daskWorkerGroupObject,
   notebookObject,
   notebookPod,
   podObject,
@@ -168,6 +170,50 @@ describe("DerivedView: Dask jobs", () => {
     expect(await take(changes, { count: 2, timeoutMs: 1_000 })).toMatchObject([
       { type: "updated", changedFields: ["runnerPod"], object: { status: "RUNNING", runnerPod: { phase: "SUCCEEDED" } } },
       { type: "updated", changedFields: ["status"], object: { status: "SUCCESSFUL" } },
+    ]);
+  });
+});
+
+describe("DerivedView: a recomputation that changes no served field", () => {
+  it("keeps the model as it was last emitted: the next update's old is that model, and so is list()", async () => {
+    const job = daskJobObject({ name: "etl", namespace: ns, status: { jobStatus: "Running", jobRunnerPodName: "etl-runner" } });
+    cluster.create(daskJobResource, job);
+    createPod(podObject({ name: "etl-runner", namespace: ns, state: "running", labels: { [daskLabels.component]: "job-runner" } }));
+    const { view } = await acquire(daskViews(userLabel).JOBS);
+    const [emitted] = view.list();
+    const changes = deltas(view);
+
+    // The runner pod rewritten twice with nothing a client sees: newer resourceVersions only.
+    updatePod("etl-runner", (pod) => annotate(pod, { "example.org/scraped": "1" }));
+    updatePod("etl-runner", (pod) => annotate(pod, { "example.org/scraped": "2" }));
+    updatePod("etl-runner", (pod) => setPodState(pod, "succeeded"));
+    const [finished] = await take(changes, { count: 1, timeoutMs: 1_000 });
+    expect(finished).toMatchObject({ type: "updated", changedFields: ["runnerPod"] });
+    if (finished?.type !== "updated") throw new Error("unreachable");
+    expect(finished.old).toBe(emitted);
+    expect(view.list()).toEqual([finished.object]);
+  });
+});
+
+describe("DerivedView: Dask ownership", () => {
+  it("a worker group seen before its cluster takes the cluster's user when it arrives, and follows its relabelling", async () => {
+    cluster.create(daskWorkerGroupResource, daskWorkerGroupObject({ name: "late-default", namespace: ns, cluster: "late" }));
+    const { view } = await acquire(daskViews(userLabel).WORKER_GROUPS);
+    expect(view.list()).toMatchObject([{ name: "late-default", cluster: "late", user: null }]);
+    const changes = deltas(view);
+
+    cluster.create(daskClusterResource, daskClusterObject({ name: "late", namespace: ns, user: "alice" }));
+    cluster.update(daskClusterResource, ns, "late", (c: KubeObject) => setDaskStatus(c, { phase: "Running" })); // owner unchanged
+    cluster.update(daskClusterResource, ns, "late", (c: KubeObject) => {
+      c.metadata = { ...c.metadata, labels: { [userLabel]: "bob" } };
+    });
+    cluster.delete(daskClusterResource, ns, "late");
+    expect(
+      (await take(changes, { count: 3, timeoutMs: 1_000 })).map((d) => [d.type, "changedFields" in d && d.changedFields, d.object.user]),
+    ).toEqual([
+      ["updated", ["user"], "alice"],
+      ["updated", ["user"], "bob"],
+      ["updated", ["user"], null],
     ]);
   });
 });

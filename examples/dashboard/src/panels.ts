@@ -156,7 +156,7 @@ export function daskPanel(): PanelDefinition<DaskEvent> {
     empty: "No additional worker groups.",
     columns: [
       { header: "Name", field: "name", cell: (g) => g.name },
-      { header: "Cluster", field: "cluster", cell: (g) => g.cluster },
+      { header: "Cluster", field: "cluster", cell: (g) => dash(g.cluster) },
       { header: "Ready workers", field: "readyWorkers", cell: (g) => String(g.readyWorkers) },
       { header: "Workers", field: "workers", cell: (g) => String(g.workers) },
       { header: "Desired", field: "desiredWorkers", cell: (g) => String(g.desiredWorkers) },
@@ -170,7 +170,7 @@ export function daskPanel(): PanelDefinition<DaskEvent> {
     empty: "No autoscalers.",
     columns: [
       { header: "Name", field: "name", cell: (a) => a.name },
-      { header: "Cluster", field: "cluster", cell: (a) => a.cluster },
+      { header: "Cluster", field: "cluster", cell: (a) => dash(a.cluster) },
       { header: "Minimum", field: "minimum", cell: (a) => String(a.minimum) },
       { header: "Maximum", field: "maximum", cell: (a) => String(a.maximum) },
     ],
@@ -185,7 +185,7 @@ export function daskPanel(): PanelDefinition<DaskEvent> {
       { header: "Name", field: "name", cell: (j) => j.name },
       { header: "User", field: "user", cell: (j) => dash(j.user) },
       { header: "Status", field: "status", cell: (j) => enumChip(j.status) },
-      { header: "Cluster", field: "cluster", cell: (j) => dash(j.clusterName) },
+      { header: "Cluster", field: "cluster", cell: (j) => dash(j.cluster) },
       { header: "Runner pod", field: "runnerPod", cell: (j) => (j.runnerPod ? `${j.runnerPod.name} (${j.runnerPod.status})` : "—") },
     ],
   });
