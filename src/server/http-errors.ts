@@ -2,25 +2,11 @@
  * The one shape of every error answer kubesub gives at the HTTP edge, whatever refused the request
  * (kubesub itself, yoga, graphql-sse or Node's HTTP parser): a GraphQL response
  * `{"errors":[{"message":…,"extensions":{"code":…}}]}` with content type application/json, so
- * every client, GraphiQL included, has a message and a code to show.
+ * every client, GraphiQL included, has a message and a code to show. The codes are src/errors.ts's.
  */
+import { codeForStatus } from "../errors.ts";
 
-/** The code of an HTTP refusal that carries none of its own, by status. */
-const codeByStatus: Record<number, string> = {
-  400: "BAD_REQUEST",
-  401: "UNAUTHENTICATED",
-  403: "FORBIDDEN",
-  404: "NOT_FOUND",
-  405: "METHOD_NOT_ALLOWED",
-  406: "NOT_ACCEPTABLE",
-  409: "CONFLICT",
-  413: "PAYLOAD_TOO_LARGE",
-  414: "URI_TOO_LONG",
-  415: "UNSUPPORTED_MEDIA_TYPE",
-  431: "REQUEST_HEADER_FIELDS_TOO_LARGE",
-  500: "INTERNAL_SERVER_ERROR",
-  503: "UNAVAILABLE",
-};
+export { codeForStatus };
 
 /** A message for a refusal that came without one. */
 const messageByStatus: Record<number, string> = {
@@ -31,10 +17,6 @@ const messageByStatus: Record<number, string> = {
   431: "the request's headers (or its URL) are too large",
   500: "Unexpected error.",
 };
-
-export function codeForStatus(status: number): string {
-  return codeByStatus[status] ?? (status >= 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST");
-}
 
 export function messageForStatus(status: number, statusText = ""): string {
   return messageByStatus[status] ?? (statusText || `request refused with HTTP ${status}`);

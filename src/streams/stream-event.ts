@@ -1,4 +1,7 @@
+import type { StreamErrorCode } from "../errors.ts";
 import type { UnavailableReason } from "./view.ts";
+
+export type { StreamErrorCode };
 
 /** Why an object entered or left a subscriber's view. */
 export type EventCause =
@@ -8,16 +11,6 @@ export type EventCause =
   | "CLUSTER_CHANGE"
   /** The object changed so that it now matches, or no longer matches, the subscriber's filter. */
   | "FILTER_CHANGE";
-
-export type StreamErrorCode =
-  /** The subscriber read too slowly and its queue filled up; reconnect for a fresh initial state. */
-  | "OVERFLOW"
-  /** kubesub is shutting down; reconnect to another replica or after the restart. */
-  | "SHUTTING_DOWN"
-  /** The caller's access to what the stream reads was revoked. Do not reconnect in a loop. */
-  | "FORBIDDEN"
-  /** The caller's token stopped being valid. Get a new one before reconnecting. */
-  | "UNAUTHENTICATED";
 
 interface Stamped {
   /** resourceVersion of the object (or, for the marker, the highest its sources have seen). */

@@ -1,4 +1,4 @@
-import { GraphQLError } from "graphql";
+import { KubesubError } from "../errors.ts";
 
 export interface SubscriptionLimitsOptions {
   /** Open streams one identity may hold. */
@@ -32,17 +32,20 @@ export class SubscriptionLimits {
   acquire(subject: string): () => void {
     const held = this.bySubject.get(subject) ?? 0;
     if (held >= this.options.perSubject) {
-      throw new GraphQLError(
+      throw new KubesubError(
+        "TOO_MANY_SUBSCRIPTIONS",
         `you already hold ${held} subscription${held === 1 ? "" : "s"}, the most one identity may hold; close one first`,
-        {
-          extensions: { code: "TOO_MANY_SUBSCRIPTIONS", limit: this.options.perSubject },
-        },
+        { limit: this.options.perSubject },
       );
     }
     if (this.open >= this.options.total) {
-      throw new GraphQLError("this kubesub replica holds as many subscriptions as it may; retry later or on another replica", {
-        extensions: { code: "TOO_MANY_SUBSCRIPTIONS", limit: this.options.total },
-      });
+      throw new KubesubError(
+        "TOO_MANY_SUBSCRIPTIONS",
+        "this kubesub replica holds as many subscriptions as it may; retry later or on another replica",
+        {
+          limit: this.options.total,
+        },
+      );
     }
     this.bySubject.set(subject, held + 1);
     this.open += 1;

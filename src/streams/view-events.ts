@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { errorCatalogue } from "../errors.ts";
 import type { Denial } from "./access.ts";
 import type { FeedRegistry } from "./shared-feed.ts";
 import type { StreamErrorCode, StreamEvent } from "./stream-event.ts";
@@ -74,11 +75,11 @@ export function viewEvents(
     onDeliver: (event) => options.observer.delivered(options.field, event, queue.depth),
   });
   options.observer.opened(options.field);
-  const errorEvent = (code: StreamErrorCode, message: string, retryable = true): StreamEvent<unknown> => ({
+  const errorEvent = (code: StreamErrorCode, message: string): StreamEvent<unknown> => ({
     type: "error",
     code,
     message,
-    retryable,
+    retryable: errorCatalogue[code].retryable,
     observedAt: now().toISOString(),
   });
   const { guard } = options;
@@ -91,7 +92,7 @@ export function viewEvents(
         .check()
         .then(
           (denial) => {
-            if (denial) queue.fail(errorEvent(denial.code, denial.message, false));
+            if (denial) queue.fail(errorEvent(denial.code, denial.message));
           },
           (error: unknown) => log()?.warn({ err: error }, "access re-check failed; keeping the stream until the next one"),
         )
