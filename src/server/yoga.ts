@@ -6,11 +6,10 @@ import type { Logger } from "pino";
 import type { Context } from "../schema/context.ts";
 import type { StreamAccess } from "../streams/access.ts";
 import { errorMasker, maskedMessage } from "./mask-error.ts";
-import { useSharedSse } from "./sse-result-processor.ts";
 import { useErrorResponses } from "./use-error-responses.ts";
 import { useNoBuffering } from "./use-no-buffering.ts";
 import { type QueryLimits, useQueryLimits } from "./use-query-limits.ts";
-import { useSharedExecution } from "./use-shared-execution.ts";
+import { useSharedSse } from "./use-shared-sse.ts";
 import { useSingleConnectionSse } from "./use-single-connection-sse.ts";
 
 /** What the HTTP layer hands to yoga for each request. */
@@ -58,7 +57,6 @@ export function createKubesubYoga(options: YogaOptions): KubesubYoga {
   const hideSuggestions = !options.introspection;
   const plugins: Plugin[] = [
     useSingleConnectionSse({ endpoint: "/graphql/stream", maskError, reservationTimeoutMs: options.reservationTimeoutMs }),
-    useSharedExecution(),
     useSharedSse({ maskError }),
     useErrorResponses(),
     useNoBuffering(),

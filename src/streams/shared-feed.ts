@@ -20,7 +20,7 @@ interface Feed {
 /**
  * Subscribers of one view with the same filter share one feed: each delta is filtered and turned
  * into an event once, and the same event object reaches every member, which lets the GraphQL layer
- * execute and serialise it once for all of them (server/use-shared-execution.ts). Members keep
+ * execute and serialise it once for all of them (server/use-shared-sse.ts). Members keep
  * their own queues, access checks and overflow.
  */
 export class FeedRegistry {

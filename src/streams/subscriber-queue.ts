@@ -1,3 +1,5 @@
+import type { DirectSource, QueueSink } from "./direct-source.ts";
+
 export interface SubscriberQueueOptions<E> {
   /** Live events that may wait for a slow reader before the queue overflows. */
   capacity: number;
@@ -8,7 +10,7 @@ export interface SubscriberQueueOptions<E> {
 }
 
 /**
- * One subscriber's event buffer, read as an async iterator.
+ * One subscriber's event buffer, read as an async iterator or through an attached sink (DirectSource).
  *
  * - Writers never block: push() returns false when the live buffer is full, and the caller ends the
  *   stream with a terminal event (see fail()); a slow reader never holds up the informer.
@@ -17,15 +19,7 @@ export interface SubscriberQueueOptions<E> {
  * - return() ends the stream at once, even while a next() is pending (an async generator would
  *   wait for its next value), so a disconnected client's resources are released promptly.
  */
-/** A synchronous reader (see SubscriberQueue.attach). */
-export interface QueueSink<E> {
-  /** Takes one event; false asks the queue to hold the next ones until resume(). */
-  deliver(event: E): boolean;
-  /** The stream ended after its last event (not called when the reader itself returned). */
-  end(): void;
-}
-
-export class SubscriberQueue<E> implements AsyncIterableIterator<E> {
+export class SubscriberQueue<E> implements DirectSource<E> {
   private readonly buffer: E[] = [];
   /** How many of the buffered events, at the head, are initial state (not bounded). */
   private initialBuffered = 0;
