@@ -43,7 +43,7 @@ export class Metrics {
       },
     });
     const depth = new FastHistogram({
-      name: "kubesub_subscriber_queue_depth",
+      name: "kubesub_subscriber_queue_depth_events",
       help: "Events still queued for a subscriber when one is delivered, by field.",
       label: "field",
       buckets: [0, 1, 2, 5, 10, 50, 100, 500, 1000, 5000],
@@ -63,7 +63,7 @@ export class Metrics {
       registry,
     });
     this.authCache = new Counter({
-      name: "kubesub_auth_cache_total",
+      name: "kubesub_auth_cache_lookups_total",
       help: "TokenReview and SubjectAccessReview cache lookups, by cache and result (hit or miss).",
       labelNames: ["cache", "result"],
       registers: [registry],
