@@ -2,8 +2,8 @@ import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import { type Clock, systemClock } from "./clock.ts";
 import type { IDEConvention } from "./domain/ide.ts";
-import { sleep } from "./kube/backoff.ts";
 import { InformerRegistry, type SourceFactory } from "./kube/informer-registry.ts";
 import { buildSchema } from "./schema/index.ts";
 import { type AuthSettings, requestAuthenticator } from "./server/auth/request-authenticator.ts";
@@ -39,6 +39,8 @@ export interface KubesubOptions {
   security: SecuritySettings;
   /** Default: a fresh registry of kubesub's metrics. */
   metrics?: Metrics;
+  /** Every timer and timestamp of kubesub's informers, streams and shutdown. Default: systemClock. */
+  clock?: Clock;
 }
 
 export interface SecuritySettings {
@@ -74,12 +76,14 @@ export interface Kubesub {
 /** Wires kube -> streams -> schema -> server for one cluster source. */
 export function createKubesub(options: KubesubOptions): Kubesub {
   const { logger } = options;
+  const clock = options.clock ?? systemClock;
   const shutdownController = new AbortController();
   const registry = new InformerRegistry({
     sources: options.sources,
     lingerMs: options.informerLingerMs,
     informer: { inactivityTimeoutMs: options.watchInactivityTimeoutMs, backoff: { maxMs: options.retryMaxMs } },
     logger,
+    clock,
   });
   const views = new ViewRegistry(registry, logger);
   const metrics = options.metrics ?? new Metrics();
@@ -94,10 +98,11 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     queueCapacity: options.queueSize,
     syncTimeoutMs: options.syncTimeoutMs,
     recheckIntervalMs: options.security.recheckIntervalMs,
-    feeds: new FeedRegistry(),
+    feeds: new FeedRegistry(clock),
     observer: metrics.observer,
     limits: subscriptions,
     shutdown: shutdownController.signal,
+    clock,
     logger,
   };
   const services = {
@@ -127,23 +132,23 @@ export function createKubesub(options: KubesubOptions): Kubesub {
 
   let shuttingDown: Promise<void> | undefined;
   const shutdown = async () => {
-    const started = Date.now();
+    const started = clock.now();
     shutdownController.abort();
     const closed = server.listening ? once(server, "close") : Promise.resolve();
     server.close();
     // Streams end at once on the abort; give them until the deadline to flush their last event.
     // Keep-alive connections between requests would carry a client's retry back to this server.
     const deadline = started + options.shutdownTimeoutMs;
-    const closeIdle = setInterval(() => server.closeIdleConnections(), 20);
+    const closeIdle = clock.interval(() => server.closeIdleConnections(), 20);
     const timeout = new AbortController();
-    await Promise.race([subscriptions.drained(), sleep(options.shutdownTimeoutMs, timeout.signal)]);
+    await Promise.race([subscriptions.drained(), clock.sleep(options.shutdownTimeoutMs, timeout.signal)]);
     timeout.abort();
-    clearInterval(closeIdle);
+    closeIdle.cancel();
     server.closeIdleConnections();
-    await sleep(Math.min(100, Math.max(0, deadline - Date.now())), new AbortController().signal);
+    await clock.sleep(Math.min(100, Math.max(0, deadline - clock.now())));
     server.closeAllConnections();
     await Promise.all([closed, registry.close(), yoga.dispose()]);
-    logger.info({ ms: Date.now() - started }, "shut down");
+    logger.info({ ms: clock.now() - started }, "shut down");
   };
 
   return {

@@ -1,3 +1,5 @@
+import { type Clock, systemClock } from "../clock.ts";
+
 export interface BackoffOptions {
   /** First delay. Default 800 ms, as client-go's reflector. */
   initialMs?: number;
@@ -11,8 +13,8 @@ export interface BackoffOptions {
   resetAfterMs?: number;
   /** Random source in [0, 1). Default Math.random. */
   random?: () => number;
-  /** Milliseconds clock. Default Date.now. */
-  now?: () => number;
+  /** What tells how long an attempt lasted. Default systemClock. */
+  clock?: Pick<Clock, "now">;
 }
 
 /**
@@ -26,7 +28,7 @@ export class Backoff {
   private readonly jitter: number;
   private readonly resetAfterMs: number;
   private readonly random: () => number;
-  private readonly now: () => number;
+  private readonly clock: Pick<Clock, "now">;
   private currentMs: number;
   private lastStartedAt = Number.NEGATIVE_INFINITY;
 
@@ -37,36 +39,22 @@ export class Backoff {
     this.jitter = options.jitter ?? 0.5;
     this.resetAfterMs = options.resetAfterMs ?? 60_000;
     this.random = options.random ?? Math.random;
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? systemClock;
     this.currentMs = this.initialMs;
   }
 
   /** Marks the start of an attempt; an attempt that lasts resetAfterMs counts as stable. */
   started(): void {
-    this.lastStartedAt = this.now();
+    this.lastStartedAt = this.clock.now();
   }
 
   /** The delay before the next attempt. */
   next(): number {
-    if (this.now() - this.lastStartedAt >= this.resetAfterMs) {
+    if (this.clock.now() - this.lastStartedAt >= this.resetAfterMs) {
       this.currentMs = this.initialMs;
     }
     const base = this.currentMs;
     this.currentMs = Math.min(this.maxMs, this.currentMs * this.factor);
     return Math.min(this.maxMs, Math.round(base * (1 - this.jitter + this.random() * 2 * this.jitter)));
   }
-}
-
-/** Resolves after ms, or at once (without rejecting) when the signal aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

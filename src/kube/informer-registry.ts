@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { type Clock, systemClock, type Timer } from "../clock.ts";
 import { Informer, type InformerOptions } from "./informer.ts";
 import type { ListWatchSource } from "./list-watch-source.ts";
 import { type KubeObject, type ResourceType, resourceName } from "./types.ts";
@@ -12,6 +13,8 @@ export interface InformerRegistryOptions {
   lingerMs?: number;
   informer?: InformerOptions;
   logger?: Logger;
+  /** Times the linger and, unless informer.clock says otherwise, the informers. Default systemClock. */
+  clock?: Clock;
 }
 
 /** A counted reference to a shared informer. release() is idempotent. */
@@ -23,7 +26,7 @@ export interface InformerLease<T extends KubeObject> {
 interface Entry {
   informer: Informer<KubeObject>;
   references: number;
-  lingerTimer: NodeJS.Timeout | undefined;
+  lingerTimer: Timer | undefined;
 }
 
 /**
@@ -35,11 +38,13 @@ export class InformerRegistry {
   private readonly entries = new Map<string, Entry>();
   private readonly options: InformerRegistryOptions;
   private readonly lingerMs: number;
+  private readonly clock: Clock;
   private closed = false;
 
   constructor(options: InformerRegistryOptions) {
     this.options = options;
     this.lingerMs = options.lingerMs ?? 30_000;
+    this.clock = options.clock ?? systemClock;
   }
 
   acquire<T extends KubeObject>(type: ResourceType, namespace: string): InformerLease<T> {
@@ -48,12 +53,12 @@ export class InformerRegistry {
     let entry = this.entries.get(key);
     if (!entry) {
       const source = this.options.sources<KubeObject>(type, namespace);
-      const informer = new Informer(source, { logger: this.options.logger, ...this.options.informer });
+      const informer = new Informer(source, { logger: this.options.logger, clock: this.clock, ...this.options.informer });
       entry = { informer, references: 0, lingerTimer: undefined };
       this.entries.set(key, entry);
       informer.start();
     }
-    clearTimeout(entry.lingerTimer);
+    entry.lingerTimer?.cancel();
     entry.lingerTimer = undefined;
     entry.references += 1;
 
@@ -66,12 +71,13 @@ export class InformerRegistry {
         released = true;
         held.references -= 1;
         if (held.references === 0 && !this.closed) {
-          held.lingerTimer = setTimeout(() => {
-            if (held.references > 0 || this.entries.get(key) !== held) return;
-            this.entries.delete(key);
-            void held.informer.stop();
-          }, this.lingerMs);
-          held.lingerTimer.unref();
+          held.lingerTimer = this.clock
+            .timeout(() => {
+              if (held.references > 0 || this.entries.get(key) !== held) return;
+              this.entries.delete(key);
+              void held.informer.stop();
+            }, this.lingerMs)
+            .unref();
         }
       },
     };
@@ -89,7 +95,7 @@ export class InformerRegistry {
     this.entries.clear();
     await Promise.all(
       entries.map((entry) => {
-        clearTimeout(entry.lingerTimer);
+        entry.lingerTimer?.cancel();
         return entry.informer.stop();
       }),
     );

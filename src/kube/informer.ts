@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { type Clock, systemClock } from "../clock.ts";
 import { isPermanent } from "./errors.ts";
 import type { ListWatchSource } from "./list-watch-source.ts";
 import { Reflector, type ReflectorOptions } from "./reflector.ts";
@@ -49,6 +50,7 @@ export class Informer<T extends KubeObject> {
   private readonly handlers = new Set<DeltaHandler<T>>();
   private readonly reflector: Reflector<T>;
   private readonly logger: Logger | undefined;
+  private readonly clock: Clock;
   private readonly syncWaiters = new Set<{ resolve: () => void; reject: (error: unknown) => void }>();
   private stopped = false;
   private lists = 0;
@@ -62,12 +64,13 @@ export class Informer<T extends KubeObject> {
   constructor(source: ListWatchSource<T>, options: InformerOptions = {}) {
     this.description = source.description;
     this.logger = options.logger?.child({ informer: source.description });
+    this.clock = options.clock ?? systemClock;
     this.reflector = new Reflector(
       source,
       {
         replace: (items, resourceVersion) => this.onReplace(items, resourceVersion),
         apply: (type, object) => {
-          this.state.lastEventAt = Date.now();
+          this.state.lastEventAt = this.clock.now();
           const delta = this.store.apply(type, object);
           if (delta) this.dispatch(delta);
         },
@@ -154,7 +157,7 @@ export class Informer<T extends KubeObject> {
 
   private onReplace(items: T[], resourceVersion: string): void {
     this.lists += 1;
-    this.state.lastEventAt = Date.now();
+    this.state.lastEventAt = this.clock.now();
     const deltas = this.store.replace(items, resourceVersion);
     const firstSync = !this.state.synced;
     this.state.synced = true;

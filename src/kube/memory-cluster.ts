@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { type Clock, systemClock } from "../clock.ts";
 import { KubeApiError } from "./errors.ts";
 import type { ListResult, ListWatchSource, WatchEvent, WatchOptions } from "./list-watch-source.ts";
 import { type KubeObject, objectKey, type ResourceType, resourceName } from "./types.ts";
@@ -47,6 +48,12 @@ export class MemoryCluster {
   goneMode: GoneMode = "status";
   /** Keep at most this many history entries; older ones are compacted. */
   historyLimit = 10_000;
+  private readonly clock: Clock;
+
+  /** clock stamps creationTimestamp; default systemClock. */
+  constructor(options: { clock?: Clock } = {}) {
+    this.clock = options.clock ?? systemClock;
+  }
 
   /** The source the informer layer reads, for one resource in one namespace. */
   source<T extends KubeObject>(type: ResourceType, namespace: string): ListWatchSource<T> {
@@ -90,7 +97,7 @@ export class MemoryCluster {
     stored.metadata = {
       ...stored.metadata,
       uid: stored.metadata?.uid ?? randomUUID(),
-      creationTimestamp: stored.metadata?.creationTimestamp ?? new Date().toISOString(),
+      creationTimestamp: stored.metadata?.creationTimestamp ?? this.clock.date().toISOString(),
     };
     return this.commit(resource, namespace, "ADDED", stored) as T;
   }

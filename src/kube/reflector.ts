@@ -1,4 +1,5 @@
-import { Backoff, type BackoffOptions, sleep } from "./backoff.ts";
+import { type Clock, systemClock, type Timer } from "../clock.ts";
+import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { isGone, KubeApiError, WatchInactiveError } from "./errors.ts";
 import type { ListWatchSource, WatchEvent } from "./list-watch-source.ts";
 import type { KubeObject } from "./types.ts";
@@ -26,6 +27,8 @@ export interface ReflectorOptions {
   minWatchDurationMs?: number;
   /** Applied to every object before it reaches the sink (for example, dropping managedFields). */
   transform?: <O extends KubeObject>(object: O) => O;
+  /** Times watches and backoff sleeps. Default systemClock. */
+  clock?: Clock;
 }
 
 /**
@@ -46,6 +49,7 @@ export class Reflector<T extends KubeObject> {
   private readonly inactivityTimeoutMs: number;
   private readonly minWatchDurationMs: number;
   private readonly transform: (object: T) => T;
+  private readonly clock: Clock;
   private readonly stopController = new AbortController();
   private running: Promise<void> | undefined;
   private lastResourceVersion: string | undefined;
@@ -53,7 +57,8 @@ export class Reflector<T extends KubeObject> {
   constructor(source: ListWatchSource<T>, sink: ReflectorSink<T>, options: ReflectorOptions = {}) {
     this.source = source;
     this.sink = sink;
-    this.backoff = new Backoff(options.backoff);
+    this.clock = options.clock ?? systemClock;
+    this.backoff = new Backoff({ clock: this.clock, ...options.backoff });
     this.inactivityTimeoutMs = options.inactivityTimeoutMs ?? 90_000;
     this.minWatchDurationMs = options.minWatchDurationMs ?? 1_000;
     this.transform = options.transform ?? ((object) => object);
@@ -92,11 +97,11 @@ export class Reflector<T extends KubeObject> {
           this.sink.replace(list.items.map(this.transform), list.resourceVersion);
         }
         this.backoff.started();
-        const startedAt = Date.now();
+        const startedAt = this.clock.now();
         await this.watchOnce(this.lastResourceVersion);
         if (this.stopped) return;
-        if (Date.now() - startedAt < this.minWatchDurationMs) {
-          await sleep(this.backoff.next(), signal);
+        if (this.clock.now() - startedAt < this.minWatchDurationMs) {
+          await this.clock.sleep(this.backoff.next(), signal);
         }
       } catch (error) {
         if (this.stopped) return;
@@ -108,7 +113,7 @@ export class Reflector<T extends KubeObject> {
         }
         const delayMs = this.backoff.next();
         this.sink.error(error, delayMs);
-        await sleep(delayMs, signal);
+        await this.clock.sleep(delayMs, signal);
       }
     }
   }
@@ -119,14 +124,14 @@ export class Reflector<T extends KubeObject> {
     this.stopController.signal.addEventListener("abort", stopWatch, { once: true });
 
     let failure: unknown;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer | undefined;
     const fail = (error: unknown) => {
       failure ??= error;
       watchController.abort();
     };
     const armInactivityTimer = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => fail(new WatchInactiveError(this.inactivityTimeoutMs)), this.inactivityTimeoutMs);
+      timer?.cancel();
+      timer = this.clock.timeout(() => fail(new WatchInactiveError(this.inactivityTimeoutMs)), this.inactivityTimeoutMs);
     };
 
     const onEvent = (event: WatchEvent<T>) => {
@@ -158,7 +163,7 @@ export class Reflector<T extends KubeObject> {
     } catch (error) {
       failure ??= error;
     } finally {
-      clearTimeout(timer);
+      timer?.cancel();
       this.stopController.signal.removeEventListener("abort", stopWatch);
     }
     if (failure !== undefined && !this.stopped) throw failure;

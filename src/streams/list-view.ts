@@ -1,3 +1,4 @@
+import { deadline } from "../clock.ts";
 import { SourceUnavailableError } from "../errors.ts";
 import type { StreamAccess } from "./access.ts";
 import { accessCheck, type StreamPart } from "./open-stream.ts";
@@ -18,12 +19,14 @@ export async function listView<M>(
 ): Promise<M[]> {
   await access.authorize(accessCheck([part as StreamPart<unknown>], namespace));
   const lease = settings.views.acquire(part.definition, namespace);
+  const waiting = deadline(settings.clock, settings.syncTimeoutMs);
   try {
-    await lease.view.settle(AbortSignal.timeout(settings.syncTimeoutMs));
+    await lease.view.settle(waiting.signal);
     const missing = lease.view.unavailable().find(isRequired);
     if (missing) throw new SourceUnavailableError(missing.message);
     return lease.view.list().filter(part.matches);
   } finally {
+    waiting.cancel();
     lease.release();
   }
 }

@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "../clock.ts";
 import type { StreamEvent } from "./stream-event.ts";
 import type { ModelDelta, View } from "./view.ts";
 
@@ -25,10 +26,11 @@ interface Feed {
  */
 export class FeedRegistry {
   private readonly feeds = new WeakMap<View<unknown>, Map<string, Feed>>();
-  private readonly now: () => Date;
+  private readonly clock: Clock;
 
-  constructor(now: () => Date = () => new Date()) {
-    this.now = now;
+  /** clock stamps each event's observedAt. */
+  constructor(clock: Clock = systemClock) {
+    this.clock = clock;
   }
 
   /** Call in the same synchronous turn as reading the view's snapshot. Returns leave(). */
@@ -44,7 +46,7 @@ export class FeedRegistry {
     if (!feed) {
       const members = new Set<Member>();
       const detach = spec.view.addHandler((delta) => {
-        const event = toEvent(spec, delta, this.now().toISOString());
+        const event = toEvent(spec, delta, this.clock.date().toISOString());
         if (event) for (const m of members) m(event as StreamEvent<unknown>);
       });
       feed = { members, detach };

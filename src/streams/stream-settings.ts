@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { Clock } from "../clock.ts";
 import type { FeedRegistry } from "./shared-feed.ts";
 import type { StreamObserver } from "./stream-observer.ts";
 import type { SubscriptionLimits } from "./subscription-limits.ts";
@@ -19,5 +20,7 @@ export interface StreamSettings {
   observer: StreamObserver;
   /** Aborted when kubesub shuts down. */
   shutdown: AbortSignal;
+  /** Times sync timeouts and access re-checks, and stamps observedAt. */
+  clock: Clock;
   logger?: Logger;
 }

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { type Clock, deadline, type Timer } from "../clock.ts";
 import { errorCatalogue } from "../errors.ts";
 import type { Denial } from "./access.ts";
 import type { FeedRegistry } from "./shared-feed.ts";
@@ -38,8 +39,8 @@ export interface ViewEventsOptions {
   field: string;
   observer: StreamObserver;
   logger?: Logger;
-  /** Time source for observedAt. Default: new Date(). */
-  now?: () => Date;
+  /** Times the sync timeout and the access re-checks, and stamps observedAt. */
+  clock: Clock;
 }
 
 /**
@@ -55,17 +56,17 @@ export function viewEvents(
   subscriptions: Subscription<unknown>[],
   options: ViewEventsOptions,
 ): AsyncIterableIterator<StreamEvent<unknown>> {
-  const now = options.now ?? (() => new Date());
+  const { clock } = options;
   const log = () => options.callerLogger?.() ?? options.logger;
   const stop = new AbortController();
   const detach: (() => void)[] = [];
-  let guardTimer: NodeJS.Timeout | undefined;
+  let guardTimer: Timer | undefined;
 
   const queue = new SubscriberQueue<StreamEvent<unknown>>({
     capacity: options.queueCapacity,
     onClose: () => {
       stop.abort();
-      clearInterval(guardTimer);
+      guardTimer?.cancel();
       for (const d of detach) d();
       options.shutdown.removeEventListener("abort", onShutdown);
       for (const s of subscriptions) s.lease.release();
@@ -80,12 +81,12 @@ export function viewEvents(
     code,
     message,
     retryable: errorCatalogue[code].retryable,
-    observedAt: now().toISOString(),
+    observedAt: clock.date().toISOString(),
   });
   const { guard } = options;
   if (guard) {
     let checking = false;
-    guardTimer = setInterval(() => {
+    guardTimer = clock.interval(() => {
       if (checking) return;
       checking = true;
       guard
@@ -107,21 +108,16 @@ export function viewEvents(
   if (options.shutdown.aborted) onShutdown();
 
   const start = async () => {
-    // A plain timer, cleared once settled: AbortSignal.timeout would hold every stream's timer and
-    // listeners for the whole sync timeout, and allocate a DOMException when it fires.
-    const waiting = new AbortController();
-    const giveUp = () => waiting.abort();
-    const timer = setTimeout(giveUp, options.syncTimeoutMs);
-    stop.signal.addEventListener("abort", giveUp, { once: true });
+    // Given back once settled, so that no stream holds a timer and listeners for the whole sync timeout.
+    const waiting = deadline(clock, options.syncTimeoutMs, stop.signal);
     try {
       await Promise.all(subscriptions.map((s) => s.lease.view.settle(waiting.signal)));
     } finally {
-      clearTimeout(timer);
-      stop.signal.removeEventListener("abort", giveUp);
+      waiting.cancel();
     }
     if (queue.isClosed) return;
     // Snapshot and handler registration happen in one synchronous turn: no delta falls between.
-    const observedAt = now().toISOString();
+    const observedAt = clock.date().toISOString();
     const initial: StreamEvent<unknown>[] = [];
     let count = 0;
     let resourceVersion = "";

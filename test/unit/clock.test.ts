@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { deadline, systemClock } from "../../src/clock.ts";
 
@@ -72,5 +75,32 @@ describe("systemClock under vitest's fake timers", () => {
     expect(vi.getTimerCount()).toBe(0);
     await vi.advanceTimersByTimeAsync(1_000);
     expect(cancelled.signal.aborted).toBe(false);
+  });
+});
+
+describe("time in the informer and streams layers", () => {
+  const root = fileURLToPath(new URL("../../", import.meta.url));
+  /** Reading the time or setting a timer other than through the clock they are handed. */
+  const forbidden =
+    /Date\.now|new Date\(\s*\)|performance\.now|setTimeout|setInterval|setImmediate|clearTimeout|clearInterval|AbortSignal\.timeout/g;
+  const sources = ["src/kube", "src/streams"].flatMap((dir) =>
+    readdirSync(join(root, dir), { recursive: true, encoding: "utf8" })
+      .filter((file) => file.endsWith(".ts"))
+      .map((file) => join(root, dir, file)),
+  );
+
+  it("finds the sources it checks", () => {
+    expect(sources.map((file) => relative(root, file))).toEqual(
+      expect.arrayContaining(["src/kube/reflector.ts", "src/kube/informer-registry.ts", "src/streams/view-events.ts"]),
+    );
+  });
+
+  it("comes from the clock: no file of src/kube or src/streams reads the time or sets a timer itself", () => {
+    const uses = sources.flatMap((file) =>
+      readFileSync(file, "utf8")
+        .split("\n")
+        .flatMap((line, index) => [...line.matchAll(forbidden)].map((m) => `${relative(root, file)}:${index + 1}: ${m[0]}`)),
+    );
+    expect(uses).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { systemClock } from "../../src/clock.ts";
 import { loadConfig } from "../../src/config.ts";
 import { demoDaskClusters } from "../../src/demo/dask-actor.ts";
 import { DemoScenario, demoProjects, demoUsers } from "../../src/demo/scenario.ts";
@@ -157,6 +158,7 @@ describe("DemoScenario", () => {
         feeds: new FeedRegistry(),
         observer: noObserver,
         shutdown: shutdown.signal,
+        clock: systemClock,
       };
       const streams = {
         podEvents: new PodStreams(settings),

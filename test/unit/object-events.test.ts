@@ -2,6 +2,7 @@
 // (view-events.ts, which replaced object-events.ts) -> InformerRegistry -> MemoryCluster.
 import { GraphQLError } from "graphql";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { systemClock } from "../../src/clock.ts";
 import type { LabelSelector } from "../../src/domain/label-selector.ts";
 import type { KubePod, Pod } from "../../src/domain/pod.ts";
 import { BadUserInputError } from "../../src/errors.ts";
@@ -54,6 +55,7 @@ function podStreams(queueCapacity = 100): PodStreams {
     observer: noObserver,
     limits: new SubscriptionLimits({ perSubject: 100, total: 100 }),
     shutdown: shutdown.signal,
+    clock: systemClock,
     logger: log.logger,
   });
 }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { KubePod } from "../../src/domain/pod.ts";
-import { Backoff, sleep } from "../../src/kube/backoff.ts";
+import { Backoff } from "../../src/kube/backoff.ts";
 import { KubeApiError } from "../../src/kube/errors.ts";
 import { MemoryCluster } from "../../src/kube/memory-cluster.ts";
 import { Reflector, type ReflectorSink } from "../../src/kube/reflector.ts";
@@ -152,7 +152,7 @@ describe("Backoff", () => {
   };
 
   it("grows exponentially up to the maximum", () => {
-    const backoff = new Backoff({ initialMs: 100, factor: 2, maxMs: 1_000, jitter: 0, now: clock().now });
+    const backoff = new Backoff({ initialMs: 100, factor: 2, maxMs: 1_000, jitter: 0, clock: clock() });
     backoff.started();
     expect(Array.from({ length: 7 }, () => backoff.next())).toEqual([100, 200, 400, 800, 1_000, 1_000, 1_000]);
   });
@@ -162,14 +162,14 @@ describe("Backoff", () => {
     { random: 0.5, expected: [100, 200, 400] },
     { random: 0.999, expected: [150, 300, 600] },
   ])("jitters each delay by ±50% (random $random)", ({ random, expected }) => {
-    const backoff = new Backoff({ initialMs: 100, factor: 2, jitter: 0.5, random: () => random, now: clock().now });
+    const backoff = new Backoff({ initialMs: 100, factor: 2, jitter: 0.5, random: () => random, clock: clock() });
     backoff.started();
     expect([backoff.next(), backoff.next(), backoff.next()]).toEqual(expected);
   });
 
   it("resets to the initial delay after an attempt was stable for resetAfterMs, not before", () => {
     const time = clock();
-    const backoff = new Backoff({ initialMs: 100, factor: 2, jitter: 0, resetAfterMs: 60_000, now: time.now });
+    const backoff = new Backoff({ initialMs: 100, factor: 2, jitter: 0, resetAfterMs: 60_000, clock: time });
     backoff.started();
     expect([backoff.next(), backoff.next(), backoff.next()]).toEqual([100, 200, 400]);
 
@@ -185,42 +185,15 @@ describe("Backoff", () => {
   });
 
   it("never waits longer than maxMs, even for the first retry", () => {
-    const backoff = new Backoff({ initialMs: 5_000, maxMs: 1_000, jitter: 0, now: () => 0 });
+    const backoff = new Backoff({ initialMs: 5_000, maxMs: 1_000, jitter: 0, clock: { now: () => 0 } });
     backoff.started();
     expect([backoff.next(), backoff.next()]).toEqual([1_000, 1_000]);
   });
 
   it("uses client-go's defaults: 800 ms doubling to 30 s", () => {
-    const backoff = new Backoff({ jitter: 0, now: () => 0 });
+    const backoff = new Backoff({ jitter: 0, clock: { now: () => 0 } });
     backoff.started();
     const delays = Array.from({ length: 8 }, () => backoff.next());
     expect(delays).toEqual([800, 1_600, 3_200, 6_400, 12_800, 25_600, 30_000, 30_000]);
-  });
-});
-
-describe("sleep", () => {
-  beforeEach(() => {
-    vi.useFakeTimers();
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
-  it("resolves after the delay, or at once when aborted", async () => {
-    let slept = false;
-    void sleep(1_000, new AbortController().signal).then(() => {
-      slept = true;
-    });
-    await vi.advanceTimersByTimeAsync(999);
-    expect(slept).toBe(false);
-    await vi.advanceTimersByTimeAsync(1);
-    expect(slept).toBe(true);
-
-    const controller = new AbortController();
-    const interrupted = sleep(60_000, controller.signal);
-    controller.abort();
-    await expect(interrupted).resolves.toBeUndefined();
-    await expect(sleep(60_000, controller.signal)).resolves.toBeUndefined();
-    expect(vi.getTimerCount()).toBe(0);
   });
 });
