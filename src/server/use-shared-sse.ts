@@ -10,6 +10,7 @@ import {
   validateSubscriptionArgs,
 } from "graphql";
 import type { Plugin } from "graphql-yoga";
+import { type Clock, systemClock } from "../clock.ts";
 import { type DirectSource, isDirectSource } from "../streams/direct-source.ts";
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
@@ -19,6 +20,8 @@ export interface SharedSseOptions {
   pingIntervalMs?: number;
   /** Applied to every error of a result the direct path executes (yoga masks the others). */
   maskError: (error: unknown) => Error;
+  /** Runs the ping timer. Default systemClock. */
+  clock?: Clock;
 }
 
 /**
@@ -57,6 +60,7 @@ export const sharedEventContext: object = new Proxy(Object.freeze({}), {
  */
 export function useSharedSse(options: SharedSseOptions): Plugin {
   const pingIntervalMs = options.pingIntervalMs ?? 12_000;
+  const clock = options.clock ?? systemClock;
   const execution = sharedExecution();
   /** The subscription a request opened, from onSubscribe to onResultProcess of the same request. */
   const directStreams = new WeakMap<Request, { source: DirectSource<unknown>; execute: (event: unknown) => Result }>();
@@ -93,7 +97,7 @@ export function useSharedSse(options: SharedSseOptions): Plugin {
       if (!direct) return;
       // yoga's iterator over the same stream is never read, nor kept: ending the stream ends it.
       setResultProcessor((_result, fetchAPI) => {
-        const body = directBody(direct.source, direct.execute, masked, pingIntervalMs);
+        const body = directBody(direct.source, direct.execute, masked, clock, pingIntervalMs);
         return new fetchAPI.Response(body as unknown as BodyInit, { status: 200, headers: sseHeaders });
       }, "text/event-stream");
     },
@@ -170,16 +174,16 @@ function directBody(
   source: DirectSource<unknown>,
   execute: (event: unknown) => Result,
   masked: (result: ExecutionResult) => ExecutionResult,
+  clock: Clock,
   pingIntervalMs: number,
 ): Readable {
   // read() is called when the socket wants more: backpressure from a slow client.
   const body = new Readable({ read: () => source.resume() });
-  const timer = setInterval(() => body.push(ping), pingIntervalMs);
-  timer.unref();
+  const timer = clock.interval(() => body.push(ping), pingIntervalMs).unref();
   let open = true;
   body.once("close", () => {
     open = false;
-    clearInterval(timer);
+    timer.cancel();
     void source.return();
   });
   body.push(ping);
@@ -198,7 +202,7 @@ function directBody(
       return false;
     },
     end() {
-      clearInterval(timer);
+      timer.cancel();
       body.push(complete);
       body.push(null);
     },

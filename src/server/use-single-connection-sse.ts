@@ -1,6 +1,7 @@
 import { type DocumentNode, type ExecutionResult, GraphQLError, getOperationAST } from "graphql";
 import { createHandler } from "graphql-sse/lib/use/fetch";
 import type { Plugin } from "graphql-yoga";
+import { type Clock, systemClock, type Timer } from "../clock.ts";
 import { codedErrors, errorBody, errorContentType, errorResponse } from "./http-errors.ts";
 
 export interface SingleConnectionOptions {
@@ -14,6 +15,8 @@ export interface SingleConnectionOptions {
    * Default 30 s.
    */
   reservationTimeoutMs?: number;
+  /** Default systemClock. */
+  clock?: Clock;
 }
 
 const tokenHeader = "x-graphql-event-stream-token";
@@ -33,7 +36,7 @@ const tokenHeader = "x-graphql-event-stream-token";
 export function useSingleConnectionSse(options: SingleConnectionOptions): Plugin {
   const { maskError } = options;
   const contexts = new WeakMap<Request, Record<string, unknown>>();
-  const reservations = new PendingReservations(options.reservationTimeoutMs ?? 30_000);
+  const reservations = new PendingReservations(options.clock ?? systemClock, options.reservationTimeoutMs ?? 30_000);
   let handler: (request: Request) => Promise<Response>;
 
   const failed = (error: unknown, code: string): ExecutionResult => ({ data: null, errors: [withCode(maskError(error), code)] });
@@ -137,11 +140,13 @@ async function withCodedBody(response: Response, fetchAPI: { Response: typeof Re
  * closes; a stream that never connects would hold them forever.
  */
 class PendingReservations {
+  private readonly clock: Clock;
   private readonly timeoutMs: number;
-  private readonly pending = new Map<string, { operations: Set<AsyncIterator<unknown>>; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<string, { operations: Set<AsyncIterator<unknown>>; timer: Timer }>();
   private readonly open = new Set<string>();
 
-  constructor(timeoutMs: number) {
+  constructor(clock: Clock, timeoutMs: number) {
+    this.clock = clock;
     this.timeoutMs = timeoutMs;
   }
 
@@ -149,8 +154,7 @@ class PendingReservations {
     if (this.open.has(token)) return;
     let entry = this.pending.get(token);
     if (!entry) {
-      const timer = setTimeout(() => this.expire(token), this.timeoutMs);
-      timer.unref();
+      const timer = this.clock.timeout(() => this.expire(token), this.timeoutMs).unref();
       entry = { operations: new Set(), timer };
       this.pending.set(token, entry);
     }
@@ -160,7 +164,7 @@ class PendingReservations {
   /** The reservation's stream connected; graphql-sse ends its operations when it closes. */
   connected(token: string, signal: AbortSignal): void {
     const entry = this.pending.get(token);
-    if (entry) clearTimeout(entry.timer);
+    entry?.timer.cancel();
     this.pending.delete(token);
     this.open.add(token);
     signal.addEventListener("abort", () => this.open.delete(token), { once: true });

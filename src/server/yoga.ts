@@ -3,6 +3,7 @@ import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { GraphQLError, type GraphQLSchema, validate } from "graphql";
 import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
+import type { Clock } from "../clock.ts";
 import type { Context } from "../schema/context.ts";
 import type { StreamAccess } from "../streams/access.ts";
 import { errorMasker, maskedMessage } from "./mask-error.ts";
@@ -28,6 +29,8 @@ export interface YogaOptions {
   limits: QueryLimits;
   /** See useSingleConnectionSse. */
   reservationTimeoutMs?: number;
+  /** Runs the transports' timers (pings, reservations). Default systemClock. */
+  clock?: Clock;
 }
 
 export type KubesubYoga = YogaServerInstance<ServerContext, Context>;
@@ -56,8 +59,13 @@ export function createKubesubYoga(options: YogaOptions): KubesubYoga {
   // Without introspection, "Did you mean …?" in error messages would reveal the schema all the same.
   const hideSuggestions = !options.introspection;
   const plugins: Plugin[] = [
-    useSingleConnectionSse({ endpoint: "/graphql/stream", maskError, reservationTimeoutMs: options.reservationTimeoutMs }),
-    useSharedSse({ maskError }),
+    useSingleConnectionSse({
+      endpoint: "/graphql/stream",
+      maskError,
+      reservationTimeoutMs: options.reservationTimeoutMs,
+      clock: options.clock,
+    }),
+    useSharedSse({ maskError, clock: options.clock }),
     useErrorResponses(),
     useNoBuffering(),
     ...useQueryLimits(options.limits),
