@@ -1,38 +1,24 @@
 // What every server the benchmark forks shares: kubesub's benchmark settings, and the answers to
 // the orchestrator's commands (protocol.ts) over IPC.
 import { pino } from "pino";
-import type { KubesubOptions } from "../src/app.ts";
+import { defaultOptions, type KubesubOptions } from "../src/options.ts";
 import type { ServerCommand, ServerMessage } from "./protocol.ts";
 
-/** kubesub as the benchmark runs it: no auth, no limits in the way, quiet logs. */
+/** kubesub as the benchmark runs it: no auth, no limits in the way, quiet logs; otherwise its defaults. */
 export function benchKubesubOptions(
   sources: KubesubOptions["sources"],
   probeApiServer: () => Promise<void> = async () => {},
 ): KubesubOptions {
-  return {
+  return defaultOptions({
     sources,
     probeApiServer,
     logger: pino({ level: "warn" }),
-    userLabel: "kubesub.io/user",
+    auth: { mode: "none" },
     ideConventions: ["KUBESUB_LABELS"],
     queueSize: 10_000,
-    syncTimeoutMs: 30_000,
-    informerLingerMs: 30_000,
-    watchInactivityTimeoutMs: 90_000,
-    retryMaxMs: 30_000,
     shutdownTimeoutMs: 5_000,
-    auth: { mode: "none" },
-    security: {
-      recheckIntervalMs: 0,
-      maxSubscriptions: 100_000,
-      maxSubscriptionsPerIdentity: 100_000,
-      maxBodyBytes: 65_536,
-      limits: { maxDepth: 10, maxAliases: 15, maxTokens: 2_000, maxCost: 5_000 },
-      graphiql: false,
-      introspection: true,
-      corsOrigins: [],
-    },
-  };
+    security: { recheckIntervalMs: 0, maxSubscriptions: 100_000, maxSubscriptionsPerIdentity: 100_000, graphiql: false },
+  });
 }
 
 export const send = (message: ServerMessage) => process.send?.(message);

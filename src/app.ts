@@ -1,16 +1,14 @@
 import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Logger } from "pino";
-import { type Clock, systemClock } from "./clock.ts";
-import type { IDEConvention } from "./domain/ide.ts";
-import { InformerRegistry, type SourceFactory } from "./kube/informer-registry.ts";
+import { systemClock } from "./clock.ts";
+import { InformerRegistry } from "./kube/informer-registry.ts";
+import type { KubesubOptions } from "./options.ts";
 import { buildSchema } from "./schema/index.ts";
-import { type AuthSettings, requestAuthenticator } from "./server/auth/request-authenticator.ts";
+import { requestAuthenticator } from "./server/auth/request-authenticator.ts";
 import { createHttpServer } from "./server/http-server.ts";
 import { Metrics } from "./server/metrics.ts";
 import { checkReadiness } from "./server/readiness.ts";
-import type { QueryLimits } from "./server/use-query-limits.ts";
 import { createKubesubYoga } from "./server/yoga.ts";
 import { DaskStreams } from "./streams/dask-streams.ts";
 import { IdeStreams } from "./streams/ide-streams.ts";
@@ -19,43 +17,6 @@ import { FeedRegistry } from "./streams/shared-feed.ts";
 import type { StreamSettings } from "./streams/stream-settings.ts";
 import { SubscriptionLimits } from "./streams/subscription-limits.ts";
 import { ViewRegistry } from "./streams/view-registry.ts";
-
-export interface KubesubOptions {
-  sources: SourceFactory;
-  /** Resolves when the cluster's API answers (for /readyz). */
-  probeApiServer: () => Promise<void>;
-  logger: Logger;
-  userLabel: string;
-  /** Which IDE conventions are recognised. */
-  ideConventions: readonly IDEConvention[];
-  queueSize: number;
-  syncTimeoutMs: number;
-  informerLingerMs: number;
-  watchInactivityTimeoutMs: number;
-  /** Upper bound of the backoff between failed lists or watches. */
-  retryMaxMs: number;
-  shutdownTimeoutMs: number;
-  auth: AuthSettings;
-  security: SecuritySettings;
-  /** Default: a fresh registry of kubesub's metrics. */
-  metrics?: Metrics;
-  /** Every timer and timestamp of kubesub's informers, streams and shutdown. Default: systemClock. */
-  clock?: Clock;
-}
-
-export interface SecuritySettings {
-  /** Access of open streams is re-checked this often; 0: never. */
-  recheckIntervalMs: number;
-  maxSubscriptions: number;
-  maxSubscriptionsPerIdentity: number;
-  maxBodyBytes: number;
-  limits: QueryLimits;
-  graphiql: boolean;
-  introspection: boolean;
-  corsOrigins: string[];
-  /** Operations sent to a single-connection reservation whose stream does not connect within this are ended. Default 30 s. */
-  reservationTimeoutMs?: number;
-}
 
 export interface Kubesub {
   readonly server: Server;

@@ -1,11 +1,16 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import type { SecuritySettings } from "./app.ts";
 import type { IDEConvention } from "./domain/ide.ts";
+import { defaultSettings, type KubesubSettings } from "./options.ts";
+
+const { security } = defaultSettings;
+/** "KUBESUB_LABELS" as a flag value: "kubesub-labels". */
+const conventionName = (convention: IDEConvention) => convention.toLowerCase().replaceAll("_", "-");
 
 /**
- * Every setting, with its flag, its environment variable and its default. A flag wins over the
- * environment; `--help` prints this table.
+ * Every setting, with its flag, its environment variable and its default (kubesub's own from
+ * defaultSettings in options.ts, the process's here). A flag wins over the environment; `--help`
+ * prints this table.
  */
 const settings = {
   host: { env: "KUBESUB_HOST", default: "127.0.0.1", help: "Address to listen on; 0.0.0.0 in a container" },
@@ -17,36 +22,40 @@ const settings = {
     help: "Kubeconfig file; else ~/.kube/config, then the in-cluster service account, else the demo",
   },
   "log-level": { env: "KUBESUB_LOG_LEVEL", default: "info", help: "trace, debug, info, warn, error or fatal" },
-  "user-label": { env: "KUBESUB_USER_LABEL", default: "kubesub.io/user", help: "Pod label whose value names the owning user" },
+  "user-label": { env: "KUBESUB_USER_LABEL", default: defaultSettings.userLabel, help: "Pod label whose value names the owning user" },
   "queue-size": {
     env: "KUBESUB_QUEUE_SIZE",
-    default: "1000",
+    default: String(defaultSettings.queueSize),
     help: "Live events buffered per subscriber before its stream ends with OVERFLOW",
   },
   "ide-conventions": {
     env: "KUBESUB_IDE_CONVENTIONS",
-    default: "kubesub-labels,kubeflow-notebook,jupyterhub",
+    default: defaultSettings.ideConventions.map(conventionName).join(","),
     help: "IDE conventions to recognise, comma-separated: kubesub-labels, kubeflow-notebook, jupyterhub",
   },
   "sync-timeout": {
     env: "KUBESUB_SYNC_TIMEOUT_MS",
-    default: "30000",
+    default: String(defaultSettings.syncTimeoutMs),
     help: "Milliseconds a stream or query waits for its informers to sync before it reports what it cannot read",
   },
-  "informer-linger": { env: "KUBESUB_INFORMER_LINGER_MS", default: "30000", help: "Milliseconds an informer outlives its last subscriber" },
+  "informer-linger": {
+    env: "KUBESUB_INFORMER_LINGER_MS",
+    default: String(defaultSettings.informerLingerMs),
+    help: "Milliseconds an informer outlives its last subscriber",
+  },
   "watch-inactivity-timeout": {
     env: "KUBESUB_WATCH_INACTIVITY_TIMEOUT_MS",
-    default: "90000",
+    default: String(defaultSettings.watchInactivityTimeoutMs),
     help: "Milliseconds of silence after which a watch is presumed dead and restarted",
   },
   "retry-max": {
     env: "KUBESUB_RETRY_MAX_MS",
-    default: "30000",
+    default: String(defaultSettings.retryMaxMs),
     help: "Longest wait between retries of a failed list or watch (a missing CRD is retried this often)",
   },
   "shutdown-timeout": {
     env: "KUBESUB_SHUTDOWN_TIMEOUT_MS",
-    default: "10000",
+    default: String(defaultSettings.shutdownTimeoutMs),
     help: "Milliseconds to finish open streams on SIGTERM before closing connections",
   },
   "demo-interval": { env: "KUBESUB_DEMO_INTERVAL_MS", default: "2000", help: "Milliseconds between steps of the demo cluster's scenario" },
@@ -63,29 +72,41 @@ const settings = {
   },
   "access-recheck-interval": {
     env: "KUBESUB_ACCESS_RECHECK_INTERVAL_MS",
-    default: "60000",
+    default: String(security.recheckIntervalMs),
     help: "Milliseconds between re-checks of an open stream's token and access; 0 turns them off",
   },
   "max-subscriptions": {
     env: "KUBESUB_MAX_SUBSCRIPTIONS",
-    default: "20000",
+    default: String(security.maxSubscriptions),
     help: "Open streams this process holds, for everyone together",
   },
   "max-subscriptions-per-identity": {
     env: "KUBESUB_MAX_SUBSCRIPTIONS_PER_IDENTITY",
-    default: "100",
+    default: String(security.maxSubscriptionsPerIdentity),
     help: "Open streams one identity may hold",
   },
-  "max-body-bytes": { env: "KUBESUB_MAX_BODY_BYTES", default: "65536", help: "Largest request body accepted" },
-  "max-depth": { env: "KUBESUB_MAX_DEPTH", default: "10", help: "Deepest selection an operation may have" },
-  "max-aliases": { env: "KUBESUB_MAX_ALIASES", default: "15", help: "Most aliases an operation may use" },
-  "max-tokens": { env: "KUBESUB_MAX_TOKENS", default: "2000", help: "Most tokens an operation's document may have" },
-  "max-cost": { env: "KUBESUB_MAX_COST", default: "5000", help: "Highest cost (graphql-armor's estimate) an operation may have" },
-  graphiql: { env: "KUBESUB_GRAPHIQL", default: "true", help: "Serve GraphiQL at /graphql (true or false)" },
-  introspection: { env: "KUBESUB_INTROSPECTION", default: "true", help: "Answer introspection queries (true or false)" },
+  "max-body-bytes": { env: "KUBESUB_MAX_BODY_BYTES", default: String(security.maxBodyBytes), help: "Largest request body accepted" },
+  "max-depth": { env: "KUBESUB_MAX_DEPTH", default: String(security.limits.maxDepth), help: "Deepest selection an operation may have" },
+  "max-aliases": { env: "KUBESUB_MAX_ALIASES", default: String(security.limits.maxAliases), help: "Most aliases an operation may use" },
+  "max-tokens": {
+    env: "KUBESUB_MAX_TOKENS",
+    default: String(security.limits.maxTokens),
+    help: "Most tokens an operation's document may have",
+  },
+  "max-cost": {
+    env: "KUBESUB_MAX_COST",
+    default: String(security.limits.maxCost),
+    help: "Highest cost (graphql-armor's estimate) an operation may have",
+  },
+  graphiql: { env: "KUBESUB_GRAPHIQL", default: String(security.graphiql), help: "Serve GraphiQL at /graphql (true or false)" },
+  introspection: {
+    env: "KUBESUB_INTROSPECTION",
+    default: String(security.introspection),
+    help: "Answer introspection queries (true or false)",
+  },
   "cors-origins": {
     env: "KUBESUB_CORS_ORIGINS",
-    default: "",
+    default: security.corsOrigins.join(","),
     help: "Origins allowed to call kubesub from a browser, comma-separated (https://ui.example.org); none by default",
   },
 } as const;
@@ -141,25 +162,17 @@ const schema = z.object({
     .pipe(z.array(z.url({ protocol: /^https?$/ }))),
 });
 
-export interface Config {
+/** kubesub's settings (KubesubSettings), and the process's: where to listen, what to watch, how to log. */
+export interface Config extends KubesubSettings {
   host: string;
   port: number;
   demo: boolean;
   kubeconfig: string | undefined;
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
-  userLabel: string;
-  ideConventions: IDEConvention[];
-  queueSize: number;
-  syncTimeoutMs: number;
-  informerLingerMs: number;
-  watchInactivityTimeoutMs: number;
-  retryMaxMs: number;
-  shutdownTimeoutMs: number;
   demoIntervalMs: number;
   /** undefined: kubernetes with a cluster, none with the demo. */
   auth: "kubernetes" | "none" | undefined;
   allowUnauthenticatedOnNonLoopback: boolean;
-  security: SecuritySettings;
 }
 
 export class ConfigError extends Error {

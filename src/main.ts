@@ -6,6 +6,7 @@ import { kubeApiSources } from "./kube/kube-api-source.ts";
 import { loadKubeConfig } from "./kube/kube-config.ts";
 import { MemoryCluster } from "./kube/memory-cluster.ts";
 import { createLogger } from "./logger.ts";
+import { defaultOptions, type KubesubOptions } from "./options.ts";
 import { TokenReviewAuthenticator } from "./server/auth/authenticator.ts";
 import { SubjectAccessReviewAuthorizer } from "./server/auth/authorizer.ts";
 import type { AuthSettings } from "./server/auth/request-authenticator.ts";
@@ -30,7 +31,7 @@ if (!config) process.exit(0);
 const logger = createLogger(config.logLevel);
 const kube = config.demo ? undefined : loadKubeConfig(config.kubeconfig);
 
-let sources: Parameters<typeof createKubesub>[0]["sources"];
+let sources: KubesubOptions["sources"];
 let probeApiServer: () => Promise<void>;
 let demo: DemoScenario | undefined;
 let auth: AuthSettings = { mode: "none" };
@@ -92,7 +93,8 @@ logger.info(
   authMode === "kubernetes" ? "callers need a bearer token; access is Kubernetes RBAC" : "authentication is off",
 );
 
-const app = createKubesub({ ...config, sources, probeApiServer, logger, auth, metrics });
+// The config holds every setting (its defaults are defaultOptions'); the rest is wired above.
+const app = createKubesub(defaultOptions({ ...config, sources, probeApiServer, logger, auth, metrics }));
 const address = await app.listen(config.port, config.host);
 const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
 logger.info({ graphiql: `http://${host}:${address.port}/graphql` }, "kubesub is serving GraphQL and GraphiQL");

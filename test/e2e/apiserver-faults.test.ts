@@ -7,6 +7,7 @@ import type { Informer } from "../../src/kube/informer.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 import { controlPlane, type TestNamespace } from "../helpers/control-plane.ts";
 import type { RunningKubesub } from "../helpers/kubesub-server.ts";
+import { userLabel } from "../helpers/settings.ts";
 import {
   applyEvents,
   clusterPods,
@@ -22,7 +23,6 @@ import {
   startKubesubOn,
   summaries,
   summary,
-  userLabel,
 } from "./support.ts";
 
 const cp = controlPlane();

@@ -2,8 +2,8 @@
 // Notebook CRDs: the test writes what the operator, the autoscaler, the notebook-controller,
 // JupyterHub and the kubelet would, and real graphql-sse clients see the joined models follow.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { KubesubOptions } from "../../src/app.ts";
 import { daskAutoscalerResource, daskClusterResource, daskJobResource, notebookResource } from "../../src/kube/resources.ts";
+import type { KubesubOverrides } from "../../src/options.ts";
 import { controlPlane, type TestNamespace } from "../helpers/control-plane.ts";
 import type { RunningKubesub } from "../helpers/kubesub-server.ts";
 import { deletePod, patchPodStatus, runningStatus, startKubesubOn } from "./support.ts";
@@ -37,7 +37,7 @@ afterEach(async () => {
   await ns.delete();
 });
 
-async function subscribe(document: string, variables: Record<string, unknown>, overrides: Partial<KubesubOptions> = {}) {
+async function subscribe(document: string, variables: Record<string, unknown>, overrides: KubesubOverrides = {}) {
   kubesub ??= await startKubesubOn(cp, overrides);
   const stream = new SubscriptionStream(kubesub.origin, document, { project: ns.name, ...variables });
   streams.push(stream);

@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { controlPlane, type TestNamespace } from "../helpers/control-plane.ts";
 import type { RunningKubesub } from "../helpers/kubesub-server.ts";
+import { userLabel } from "../helpers/settings.ts";
 import {
   crashLoopStatus,
   createPod,
@@ -15,7 +16,6 @@ import {
   setLabel,
   startKubesubOn,
   summaries,
-  userLabel,
 } from "./support.ts";
 
 const cp = controlPlane();

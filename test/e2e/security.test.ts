@@ -4,7 +4,7 @@
 // (no group), and for a service account token from the TokenRequest API.
 import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import type { SecuritySettings } from "../../src/app.ts";
+import type { SecurityOverrides } from "../../src/options.ts";
 import { TokenReviewAuthenticator, type TokenReviewOptions } from "../../src/server/auth/authenticator.ts";
 import { SubjectAccessReviewAuthorizer, type SubjectAccessReviewOptions } from "../../src/server/auth/authorizer.ts";
 import { controlPlane, type TestNamespace, type UserName } from "../helpers/control-plane.ts";
@@ -36,17 +36,6 @@ const recheckIntervalMs = 500;
 const sarCache: SubjectAccessReviewOptions = { allowTtlMs: 500, denyTtlMs: 200 };
 const tokenReviewCache: TokenReviewOptions = { validTtlMs: 500, invalidTtlMs: 200 };
 
-const security: SecuritySettings = {
-  recheckIntervalMs,
-  maxSubscriptions: 20_000,
-  maxSubscriptionsPerIdentity: 1_000,
-  maxBodyBytes: 65_536,
-  limits: { maxDepth: 10, maxAliases: 15, maxTokens: 2_000, maxCost: 5_000 },
-  graphiql: true,
-  introspection: true,
-  corsOrigins: [],
-};
-
 let writer: RbacWriter;
 let clusterRoleWriter: RbacWriter;
 let viewerRole: string;
@@ -58,7 +47,7 @@ const servers: RunningKubesub[] = [];
 const streams: SubscriptionStream[] = [];
 
 /** kubesub as in production with --auth kubernetes: its own identity (admin here) asks the apiserver. */
-async function startSecured(overrides: Partial<SecuritySettings> = {}) {
+async function startSecured(overrides: SecurityOverrides = {}) {
   const own = kubeConfigFor(cp.info, "admin", "main");
   const kubesub = await startKubesubOn(cp, {
     auth: {
@@ -66,7 +55,7 @@ async function startSecured(overrides: Partial<SecuritySettings> = {}) {
       authenticator: new TokenReviewAuthenticator(own, tokenReviewCache),
       authorizer: new SubjectAccessReviewAuthorizer(own, sarCache),
     },
-    security: { ...security, ...overrides },
+    security: { recheckIntervalMs, ...overrides },
     informerLingerMs: 200,
   });
   servers.push(kubesub);
@@ -284,7 +273,7 @@ describe.skipIf(!cp.isLocal)("multi-tenant security", () => {
 
   it("limits refuse with clear errors: aliases, subscriptions per identity, GraphiQL and introspection switched off", async () => {
     const kubesub = await startSecured({
-      limits: { ...security.limits, maxAliases: 3 },
+      limits: { maxAliases: 3 },
       maxSubscriptionsPerIdentity: 1,
       graphiql: false,
       introspection: false,

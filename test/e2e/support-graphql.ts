@@ -3,6 +3,7 @@
 // background, handed out in order with bounded waits. Also plain GraphQL requests over fetch, for
 // what happens before a stream opens (status codes, refusals).
 import { type Client, createClient, type ExecutionResult, NetworkError } from "graphql-sse";
+import { Inbox } from "../helpers/streams.ts";
 
 /** A GraphQL error as it reaches a client. */
 export interface GraphqlError {
@@ -49,14 +50,11 @@ export interface StreamEnd {
  * the stream, and so does a refusal; `ended` resolves then, with the client's error if any.
  */
 export class SubscriptionStream<E extends UnionEvent = UnionEvent> {
-  readonly results: StreamResult<E>[] = [];
   /** Resolves when the server completes the stream or the connection fails. */
   readonly ended: Promise<StreamEnd>;
+  private readonly inbox = new Inbox<StreamResult<E>>(summarize);
   private readonly client: Client;
   private readonly iterator: AsyncIterableIterator<ExecutionResult<Record<string, E>>>;
-  private cursor = 0;
-  private finished: StreamEnd | undefined;
-  private wake: () => void = () => {};
 
   constructor(origin: string, document: string, variables: Record<string, unknown>, options: SubscribeOptions = {}) {
     const single = options.singleConnection ?? false;
@@ -70,37 +68,14 @@ export class SubscriptionStream<E extends UnionEvent = UnionEvent> {
     this.ended = this.pump();
   }
 
+  /** Every result received, taken or not. */
+  get results(): StreamResult<E>[] {
+    return this.inbox.items;
+  }
+
   /** The next results, in order, each handed out once; rejects after timeoutMs with what arrived. */
-  async take(options: TakeResultsOptions<E> = {}): Promise<StreamResult<E>[]> {
-    const timeoutMs = options.timeoutMs ?? 10_000;
-    const deadline = performance.now() + timeoutMs;
-    const start = this.cursor;
-    const wanted = () => {
-      const available = this.results.slice(start);
-      if (options.until) {
-        const index = available.findIndex(options.until);
-        return index === -1 ? undefined : index + 1;
-      }
-      return available.length >= (options.count ?? 1) ? (options.count ?? 1) : undefined;
-    };
-    for (;;) {
-      const n = wanted();
-      if (n !== undefined) {
-        this.cursor = start + n;
-        return this.results.slice(start, start + n);
-      }
-      const pending = JSON.stringify(this.results.slice(start).map(summarize));
-      if (this.finished) throw new Error(`stream ended (${String(this.finished.error ?? "complete")}) after ${pending}`);
-      const left = deadline - performance.now();
-      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms; got ${pending}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
+  take(options: TakeResultsOptions<E> = {}): Promise<StreamResult<E>[]> {
+    return this.inbox.take({ ...options, timeoutMs: options.timeoutMs ?? 10_000 });
   }
 
   /** take() of events only: throws if a result carries errors instead. */
@@ -113,7 +88,7 @@ export class SubscriptionStream<E extends UnionEvent = UnionEvent> {
 
   /** Results received and not yet taken. */
   get untaken(): StreamResult<E>[] {
-    return this.results.slice(this.cursor);
+    return this.inbox.untaken;
   }
 
   close(): void {
@@ -122,21 +97,21 @@ export class SubscriptionStream<E extends UnionEvent = UnionEvent> {
   }
 
   private async pump(): Promise<StreamEnd> {
+    let finished: StreamEnd;
     try {
       for await (const result of this.iterator) {
         const errors = result.errors as GraphqlError[] | undefined;
         const event = result.data ? Object.values(result.data)[0] : undefined;
-        this.results.push({ ...(event ? { event } : {}), ...(errors ? { errors } : {}) });
-        this.wake();
+        this.inbox.push({ ...(event ? { event } : {}), ...(errors ? { errors } : {}) });
       }
-      this.finished = {};
+      finished = {};
     } catch (error) {
       const response = error instanceof NetworkError ? error.response : undefined;
       const refusal = response && { status: response.status, body: await response.text().catch(() => "") };
-      this.finished = { error, ...(refusal ? { refusal } : {}) };
+      finished = { error, ...(refusal ? { refusal } : {}) };
     }
-    this.wake();
-    return this.finished;
+    this.inbox.end(finished.error);
+    return finished;
   }
 }
 

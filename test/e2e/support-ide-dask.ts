@@ -10,7 +10,7 @@ import type { KubeObject, ResourceType } from "../../src/kube/types.ts";
 import type { ControlPlane } from "../helpers/control-plane.ts";
 import { crdFiles, installCrds } from "../helpers/control-plane-crds.ts";
 import { kubeRequest } from "../helpers/control-plane-kube.ts";
-import { userLabel } from "./support.ts";
+import { userLabel } from "../helpers/settings.ts";
 
 export const daskEventsDocument = /* GraphQL */ `
   subscription Dask($project: String!, $target: String, $resources: [DaskResource!]) {

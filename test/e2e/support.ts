@@ -2,13 +2,13 @@
 // subscriber, and pod writes through the Kubernetes API.
 import type { CoreV1Api, V1Pod, V1PodStatus } from "@kubernetes/client-node";
 import { type Client, createClient, type ExecutionResult } from "graphql-sse";
-import type { KubesubOptions } from "../../src/app.ts";
 import { type KubeApiSourceOptions, kubeApiSources } from "../../src/kube/kube-api-source.ts";
+import type { KubesubOverrides } from "../../src/options.ts";
 import type { ControlPlane } from "../helpers/control-plane.ts";
 import { kubeConfigFor } from "../helpers/control-plane-kube.ts";
-import { type RunningKubesub, startKubesub, userLabel } from "../helpers/kubesub-server.ts";
-
-export { userLabel };
+import { type RunningKubesub, startKubesub } from "../helpers/kubesub-server.ts";
+import { userLabel } from "../helpers/settings.ts";
+import { Inbox } from "../helpers/streams.ts";
 
 export const podEventsDocument = /* GraphQL */ `
   subscription Pods($project: String!, $user: String, $selector: LabelSelectorInput) {
@@ -56,7 +56,7 @@ export const isComplete = (e: PodEvent) => e.__typename === "InitialStateComplet
  */
 export function startKubesubOn(
   cp: ControlPlane,
-  overrides: Partial<KubesubOptions> = {},
+  overrides: KubesubOverrides = {},
   sourceOptions: KubeApiSourceOptions = {},
 ): Promise<RunningKubesub> {
   return startKubesub(kubeApiSources(kubeConfigFor(cp.info, "admin", "main"), sourceOptions), overrides);
@@ -81,12 +81,9 @@ export interface Received {
  * each once, with a bounded wait.
  */
 export class PodEventStream {
-  readonly received: Received[] = [];
+  private readonly inbox = new Inbox<Received>((r) => summary(r.event));
   private readonly client: Client;
   private readonly iterator: AsyncIterableIterator<ExecutionResult<{ podEvents: PodEvent }>>;
-  private cursor = 0;
-  private ended: { error?: unknown } | undefined;
-  private wake: () => void = () => {};
 
   /**
    * retryAttempts is 0: if the SSE connection to kubesub breaks, the stream ends and take() throws,
@@ -110,47 +107,29 @@ export class PodEventStream {
     void this.pump();
   }
 
+  /** Every event received, taken or not, with its arrival time. */
+  get received(): Received[] {
+    return this.inbox.items;
+  }
+
   /** Waits for `count` more events, or until `until` accepts one (inclusive); rejects after timeoutMs. */
   async take(options: TakeOptions): Promise<PodEvent[]> {
     return (await this.takeReceived(options)).map((r) => r.event);
   }
 
   /** take(), with each event's arrival time. */
-  async takeReceived(options: TakeOptions): Promise<Received[]> {
-    const timeoutMs = options.timeoutMs ?? 10_000;
-    const deadline = performance.now() + timeoutMs;
-    const start = this.cursor;
-    const done = () => {
-      const available = this.received.slice(start).map((r) => r.event);
-      if (options.until) {
-        const index = available.findIndex(options.until);
-        return index === -1 ? undefined : index + 1;
-      }
-      return available.length >= (options.count ?? 1) ? (options.count ?? 1) : undefined;
-    };
-    for (;;) {
-      const n = done();
-      if (n !== undefined) {
-        this.cursor = start + n;
-        return this.received.slice(start, start + n);
-      }
-      const pending = this.received.slice(start).map((r) => summary(r.event));
-      if (this.ended) throw new Error(`stream ended (${String(this.ended.error ?? "complete")}) after ${JSON.stringify(pending)}`);
-      const left = deadline - performance.now();
-      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms; got ${JSON.stringify(pending)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
+  takeReceived(options: TakeOptions): Promise<Received[]> {
+    const { until } = options;
+    return this.inbox.take({
+      count: options.count,
+      until: until && ((r) => until(r.event)),
+      timeoutMs: options.timeoutMs ?? 10_000,
+    });
   }
 
   /** Events received and not yet taken. */
   get untaken(): PodEvent[] {
-    return this.received.slice(this.cursor).map((r) => r.event);
+    return this.inbox.untaken.map((r) => r.event);
   }
 
   close(): void {
@@ -164,14 +143,12 @@ export class PodEventStream {
         const event: PodEvent = result.errors
           ? { __typename: "GraphQLErrors", message: result.errors.map((e) => e.message).join("; ") }
           : (result.data?.podEvents ?? { __typename: "Empty" });
-        this.received.push({ event, at: performance.now() });
-        this.wake();
+        this.inbox.push({ event, at: performance.now() });
       }
-      this.ended = {};
+      this.inbox.end();
     } catch (error) {
-      this.ended = { error };
+      this.inbox.end(error);
     }
-    this.wake();
   }
 }
 

@@ -1,15 +1,13 @@
-// Small Kubernetes objects for the IDE and Dask tests: pods in named lifecycle states, Kubeflow
-// Notebooks and the Dask operator's resources, shaped as the controllers write them. Only the fields
-// kubesub reads are filled in.
+// Small Kubernetes objects for the IDE and Dask tests: pods in named lifecycle states (made from
+// the one pod fixture, ./pods.ts), Kubeflow Notebooks and the Dask operator's resources, shaped as
+// the controllers write them. Only the fields kubesub reads are filled in.
 import { daskLabels } from "../../src/domain/dask.ts";
 import { type KubePod, toPod } from "../../src/domain/pod.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
-
-/** The user label the test servers and views are configured with. */
-export const userLabel = "kubesub.io/user";
+import { type PodFixtureOptions, podFixture } from "./pods.ts";
+import { userLabel } from "./settings.ts";
 
 export const started = "2024-05-01T10:00:00.000Z";
-export const deleted = "2024-05-01T11:00:00.000Z";
 
 /**
  * Where a pod is in its life:
@@ -23,38 +21,21 @@ export const deleted = "2024-05-01T11:00:00.000Z";
  */
 export type PodState = "unscheduled" | "scheduled" | "creating" | "running" | "ready" | "failed" | "succeeded" | { stuck: string };
 
-export interface PodSpec {
+export interface PodSpec extends Omit<PodFixtureOptions, "uid" | "managedFields"> {
   name: string;
+  /** Default team-a. */
   namespace?: string;
-  user?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
   state?: PodState;
-  /** Being deleted (deletionTimestamp set). */
-  deleting?: boolean;
-  resourceVersion?: string;
   restarts?: number;
 }
 
 type Status = NonNullable<KubePod["status"]>;
 
-/** A pod in the given state (default: unscheduled). */
+/** The pod fixture, with the uid uid-<name>, in the given state (default: unscheduled). */
 export function podObject(spec: PodSpec): KubePod {
-  const pod: KubePod = {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: {
-      name: spec.name,
-      namespace: spec.namespace ?? "team-a",
-      uid: `uid-${spec.name}`,
-      labels: { ...(spec.user ? { [userLabel]: spec.user } : {}), ...spec.labels },
-      ...(spec.annotations ? { annotations: spec.annotations } : {}),
-      ...(spec.resourceVersion ? { resourceVersion: spec.resourceVersion } : {}),
-      ...(spec.deleting ? { deletionTimestamp: deleted } : {}),
-    },
-    spec: {},
-  };
-  setPodState(pod, spec.state ?? "unscheduled", spec.restarts ?? 0);
+  const { name, namespace, state, restarts, ...options } = spec;
+  const pod = podFixture(namespace ?? "team-a", name, { ...options, uid: `uid-${name}` });
+  setPodState(pod, state ?? "unscheduled", restarts ?? 0);
   return pod;
 }
 

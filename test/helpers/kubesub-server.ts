@@ -1,9 +1,9 @@
 import { type Logger, pino } from "pino";
-import { createKubesub, type Kubesub, type KubesubOptions } from "../../src/app.ts";
+import { createKubesub, type Kubesub } from "../../src/app.ts";
 import type { SourceFactory } from "../../src/kube/informer-registry.ts";
 import { MemoryCluster } from "../../src/kube/memory-cluster.ts";
-
-export const userLabel = "kubesub.io/user";
+import { defaultOptions, type KubesubOverrides } from "../../src/options.ts";
+import { testSettings } from "./settings.ts";
 
 export interface RunningKubesub {
   app: Kubesub;
@@ -14,41 +14,28 @@ export interface RunningKubesub {
 
 /**
  * Starts the real kubesub server on a loopback port (ephemeral unless given: a restart on the same
- * port is what clients see of a rolling upgrade) over the given sources.
+ * port is what clients see of a rolling upgrade) over the given sources, without authentication,
+ * with kubesub's defaults, the test settings (./settings.ts) and then the overrides (security field
+ * by field).
  */
-export async function startKubesub(sources: SourceFactory, overrides: Partial<KubesubOptions> = {}, port = 0): Promise<RunningKubesub> {
+export async function startKubesub(sources: SourceFactory, overrides: KubesubOverrides = {}, port = 0): Promise<RunningKubesub> {
   const logger: Logger = overrides.logger ?? pino({ level: process.env.KUBESUB_TEST_LOG_LEVEL ?? "silent" });
-  const app = createKubesub({
-    sources,
-    probeApiServer: async () => {},
-    logger,
-    userLabel,
-    ideConventions: ["KUBESUB_LABELS", "KUBEFLOW_NOTEBOOK", "JUPYTERHUB"],
-    queueSize: 1000,
-    syncTimeoutMs: 5_000,
-    informerLingerMs: 60_000,
-    watchInactivityTimeoutMs: 90_000,
-    retryMaxMs: 1_000,
-    auth: { mode: "none" },
-    security: {
-      recheckIntervalMs: 0,
-      maxSubscriptions: 20_000,
-      maxSubscriptionsPerIdentity: 1_000,
-      maxBodyBytes: 65_536,
-      limits: { maxDepth: 10, maxAliases: 15, maxTokens: 2_000, maxCost: 5_000 },
-      graphiql: true,
-      introspection: true,
-      corsOrigins: [],
-    },
-    shutdownTimeoutMs: 2_000,
-    ...overrides,
-  });
+  const app = createKubesub(
+    defaultOptions({
+      ...testSettings,
+      ...overrides,
+      sources,
+      logger,
+      auth: overrides.auth ?? { mode: "none" },
+      security: { ...testSettings.security, ...overrides.security },
+    }),
+  );
   const address = await app.listen(port, "127.0.0.1");
   return { app, origin: `http://127.0.0.1:${address.port}`, close: () => app.shutdown() };
 }
 
 /** kubesub over a fresh in-memory cluster, for integration tests of the server itself. */
-export async function startOnMemoryCluster(overrides: Partial<KubesubOptions> = {}): Promise<RunningKubesub & { cluster: MemoryCluster }> {
+export async function startOnMemoryCluster(overrides: KubesubOverrides = {}): Promise<RunningKubesub & { cluster: MemoryCluster }> {
   const cluster = new MemoryCluster();
   const running = await startKubesub((type, namespace) => cluster.source(type, namespace), overrides);
   return { ...running, cluster };

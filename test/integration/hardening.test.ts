@@ -2,25 +2,15 @@ import { afterEach, expect, it } from "vitest";
 import type { Authenticator } from "../../src/server/auth/authenticator.ts";
 import type { Authorizer } from "../../src/server/auth/authorizer.ts";
 import { startOnMemoryCluster } from "../helpers/kubesub-server.ts";
-import { captureLogger } from "../unit/support.ts";
+import { captureLogger } from "../helpers/logs.ts";
 
 const servers: { close(): Promise<void> }[] = [];
 afterEach(async () => {
   for (const server of servers.splice(0)) await server.close();
 });
 
-const security = {
-  recheckIntervalMs: 0,
-  maxSubscriptions: 100,
-  maxSubscriptionsPerIdentity: 100,
-  maxBodyBytes: 65_536,
-  limits: { maxDepth: 10, maxAliases: 15, maxTokens: 2_000, maxCost: 5_000 },
-  graphiql: true,
-  introspection: true,
-};
-
 it("CORS answers only the origins in the allowlist", async () => {
-  const kubesub = await startOnMemoryCluster({ security: { ...security, corsOrigins: ["https://ui.example.org"] } });
+  const kubesub = await startOnMemoryCluster({ security: { corsOrigins: ["https://ui.example.org"] } });
   servers.push(kubesub);
   const preflight = (origin: string) =>
     fetch(`${kubesub.origin}/graphql`, {
@@ -35,7 +25,7 @@ it("CORS answers only the origins in the allowlist", async () => {
 });
 
 it("without an allowlist, no origin is allowed", async () => {
-  const kubesub = await startOnMemoryCluster({ security: { ...security, corsOrigins: [] } });
+  const kubesub = await startOnMemoryCluster({ security: { corsOrigins: [] } });
   servers.push(kubesub);
   const response = await fetch(`${kubesub.origin}/graphql`, {
     method: "POST",
@@ -57,7 +47,6 @@ it("an internal failure reaches the client masked, with a code, and is logged on
   const kubesub = await startOnMemoryCluster({
     logger: log.logger,
     auth: { mode: "kubernetes", authenticator, authorizer },
-    security: { ...security, corsOrigins: [] },
   });
   servers.push(kubesub);
   const response = await fetch(`${kubesub.origin}/graphql`, {

@@ -30,7 +30,8 @@ import {
   setPodState,
   setReplicas,
 } from "../helpers/ide-dask-fixtures.ts";
-import { type RunningKubesub, startOnMemoryCluster, userLabel } from "../helpers/kubesub-server.ts";
+import { type RunningKubesub, startOnMemoryCluster } from "../helpers/kubesub-server.ts";
+import { userLabel } from "../helpers/settings.ts";
 import { readSse } from "../helpers/sse.ts";
 import { take } from "../helpers/streams.ts";
 

@@ -10,7 +10,7 @@ let kubesub: RunningKubesub & { cluster: import("../../src/kube/memory-cluster.t
 
 beforeEach(async () => {
   kubesub = await startOnMemoryCluster();
-  kubesub.cluster.create(podResource, podFixture("team-a", "alice-1", "alice"));
+  kubesub.cluster.create(podResource, podFixture("team-a", "alice-1", { user: "alice" }));
 });
 afterEach(() => kubesub.close());
 

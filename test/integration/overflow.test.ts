@@ -18,7 +18,7 @@ it("a client that stops reading ends up with OVERFLOW, while kubesub and the inf
   const { cluster, origin } = kubesub;
   // Large events (many labels), so that socket buffers fill after a few thousand of them.
   const labels = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`label-${i}`, "v".repeat(60)]));
-  cluster.create(podResource, podFixture("team-a", "big", "alice", labels));
+  cluster.create(podResource, podFixture("team-a", "big", { user: "alice", labels: labels }));
 
   // A real HTTP client that sends its subscription and then never reads a byte of the answer.
   const query = encodeURIComponent(

@@ -2,8 +2,9 @@ import { type Client, createClient, type ExecutionResult } from "graphql-sse";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { KubePod } from "../../src/domain/pod.ts";
 import { podResource } from "../../src/kube/resources.ts";
-import { type RunningKubesub, startOnMemoryCluster, userLabel } from "../helpers/kubesub-server.ts";
+import { type RunningKubesub, startOnMemoryCluster } from "../helpers/kubesub-server.ts";
 import { podFixture } from "../helpers/pods.ts";
+import { userLabel } from "../helpers/settings.ts";
 import { readSse } from "../helpers/sse.ts";
 import { take } from "../helpers/streams.ts";
 
@@ -40,9 +41,9 @@ const clients: Client[] = [];
 beforeEach(async () => {
   kubesub = await startOnMemoryCluster();
   const { cluster } = kubesub;
-  cluster.create(podResource, podFixture("team-a", "alice-1", "alice"));
-  cluster.create(podResource, podFixture("team-a", "bob-1", "bob"));
-  cluster.create(podResource, podFixture("team-b", "alice-2", "alice"));
+  cluster.create(podResource, podFixture("team-a", "alice-1", { user: "alice" }));
+  cluster.create(podResource, podFixture("team-a", "bob-1", { user: "bob" }));
+  cluster.create(podResource, podFixture("team-b", "alice-2", { user: "alice" }));
 });
 
 afterEach(async () => {
@@ -80,11 +81,11 @@ describe.each([
     expect(initial.at(-1)?.__typename).toBe("InitialStateComplete");
 
     const { cluster } = kubesub;
-    cluster.create(podResource, podFixture("team-a", "alice-3", "alice"));
+    cluster.create(podResource, podFixture("team-a", "alice-3", { user: "alice" }));
     cluster.update<KubePod>(podResource, "team-a", "alice-3", (pod) => {
       pod.status = { phase: "Running", conditions: [{ type: "Ready", status: "True" }] };
     });
-    cluster.create(podResource, podFixture("team-b", "elsewhere", "alice"));
+    cluster.create(podResource, podFixture("team-b", "elsewhere", { user: "alice" }));
     cluster.delete(podResource, "team-a", "bob-1");
 
     const live = events(await take(stream, { count: 3 }));
@@ -121,7 +122,7 @@ describe.each([
 
 describe("podEvents over plain fetch (text/event-stream)", () => {
   it("sends frames with X-Accel-Buffering: no and a label selector applies", async () => {
-    kubesub.cluster.create(podResource, podFixture("team-a", "gpu-1", "carol", { tier: "gpu" }));
+    kubesub.cluster.create(podResource, podFixture("team-a", "gpu-1", { user: "carol", labels: { tier: "gpu" } }));
     const response = await fetch(`${kubesub.origin}/graphql`, {
       method: "POST",
       headers: { "content-type": "application/json", accept: "text/event-stream" },
@@ -184,7 +185,7 @@ describe("sharing and cleanup", () => {
     expect(kubesub.app.views.snapshot()).toEqual([{ key: "pods/team-a", references: 10 }]);
     expect(kubesub.app.registry.snapshot()).toEqual([expect.objectContaining({ key: "pods/team-a", references: 1 })]);
 
-    kubesub.cluster.create(podResource, podFixture("team-a", "new-1", "dan"));
+    kubesub.cluster.create(podResource, podFixture("team-a", "new-1", { user: "dan" }));
     const received = await Promise.all(streams.map((s) => take(s, { count: 1 })));
     expect(received.map((r) => summary(events(r)[0] as PodEvent))).toEqual(Array(10).fill("PodAdded:new-1:CLUSTER_CHANGE"));
     await Promise.all(streams.map((s) => s.return?.()));

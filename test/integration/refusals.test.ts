@@ -3,31 +3,23 @@
 // a code, whatever refused it (kubesub, yoga, graphql-sse or Node's HTTP parser), in both SSE modes.
 import { createClient, type ExecutionResult } from "graphql-sse";
 import { afterEach, describe, expect, it } from "vitest";
-import type { KubesubOptions } from "../../src/app.ts";
+import type { KubesubOverrides } from "../../src/options.ts";
 import type { Authorizer } from "../../src/server/auth/authorizer.ts";
 import { startOnMemoryCluster } from "../helpers/kubesub-server.ts";
+import { captureLogger } from "../helpers/logs.ts";
 import { readSse } from "../helpers/sse.ts";
 import { take } from "../helpers/streams.ts";
-import { captureLogger } from "../unit/support.ts";
 
 const running: { close(): Promise<void> }[] = [];
 afterEach(async () => {
   for (const server of running.splice(0)) await server.close();
 });
 
-const security: KubesubOptions["security"] = {
-  recheckIntervalMs: 0,
-  maxSubscriptions: 100,
-  maxSubscriptionsPerIdentity: 3,
-  maxBodyBytes: 65_536,
-  limits: { maxDepth: 10, maxAliases: 15, maxTokens: 2_000, maxCost: 5_000 },
-  graphiql: true,
-  introspection: true,
-  corsOrigins: [],
-};
+/** A limit the refusals below reach. */
+const maxSubscriptionsPerIdentity = 3;
 
-async function start(overrides: Partial<KubesubOptions> = {}) {
-  const kubesub = await startOnMemoryCluster({ ...overrides, security: { ...security, ...overrides.security } });
+async function start(overrides: KubesubOverrides = {}) {
+  const kubesub = await startOnMemoryCluster({ ...overrides, security: { maxSubscriptionsPerIdentity, ...overrides.security } });
   running.push(kubesub);
   return kubesub;
 }
@@ -105,7 +97,7 @@ describe("a refused or abandoned subscription releases what it held", () => {
         authenticator: { authenticate: async () => ({ username: "alice", uid: "", groups: [], extra: {} }) },
         authorizer,
       },
-      security: { ...security, maxSubscriptionsPerIdentity: 2 },
+      security: { maxSubscriptionsPerIdentity: 2 },
     });
     const bearer = { authorization: "Bearer alice-token" };
     const streams = [await openStream(kubesub.origin, podEvents(), bearer), await openStream(kubesub.origin, podEvents("team-b"), bearer)];
@@ -146,7 +138,7 @@ describe("a refused or abandoned subscription releases what it held", () => {
         authenticator: { authenticate: async () => ({ username: "alice", uid: "", groups: [], extra: {} }) },
         authorizer,
       },
-      security: { ...security, maxSubscriptionsPerIdentity: 1 },
+      security: { maxSubscriptionsPerIdentity: 1 },
     });
     const bearer = { authorization: "Bearer alice-token" };
     const leaving = new AbortController();
@@ -163,7 +155,7 @@ describe("a refused or abandoned subscription releases what it held", () => {
   });
 
   it("single connection mode: operations of a reservation whose stream never connects are ended", async () => {
-    const kubesub = await start({ security: { ...security, reservationTimeoutMs: 200 } });
+    const kubesub = await start({ security: { reservationTimeoutMs: 200 } });
     const reservation = await fetch(`${kubesub.origin}/graphql/stream`, { method: "PUT" });
     expect(reservation.status).toBe(201);
     const token = await reservation.text();
@@ -296,7 +288,7 @@ describe("the body limit", () => {
 
 describe("CORS", () => {
   it("allows what graphql-sse's single connection mode sends: PUT, DELETE and the stream token header", async () => {
-    const kubesub = await start({ security: { ...security, corsOrigins: ["https://ui.example.org"] } });
+    const kubesub = await start({ security: { corsOrigins: ["https://ui.example.org"] } });
     for (const method of ["PUT", "DELETE", "POST", "GET"]) {
       const preflight = await fetch(`${kubesub.origin}/graphql/stream`, {
         method: "OPTIONS",
@@ -376,7 +368,7 @@ describe("--introspection false", () => {
   };
 
   it("suggests no names of the schema in its errors", async () => {
-    const kubesub = await start({ security: { ...security, introspection: false } });
+    const kubesub = await start({ security: { introspection: false } });
     for (const message of await messages(kubesub.origin)) {
       expect(message).toContain("errors");
       expect(message).not.toMatch(/Did you mean/i);

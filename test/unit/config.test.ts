@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { type Config, ConfigError, helpText, loadConfig } from "../../src/config.ts";
+import { defaultSettings } from "../../src/options.ts";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -52,6 +53,11 @@ describe("loadConfig", () => {
         corsOrigins: [],
       },
     } satisfies Config);
+  });
+
+  it("defaults kubesub's own settings to defaultSettings, where each default is written once", () => {
+    const { host, port, demo, kubeconfig, logLevel, demoIntervalMs, auth, allowUnauthenticatedOnNonLoopback, ...settings } = load([], {});
+    expect(settings).toEqual(defaultSettings);
   });
 
   it("takes an empty environment variable as unset", () => {

@@ -16,8 +16,8 @@ import {
   setDaskStatus,
   setPodState,
   setReplicas,
-  userLabel,
 } from "../helpers/ide-dask-fixtures.ts";
+import { userLabel } from "../helpers/settings.ts";
 
 /** An object rewritten by the apiserver: a copy, changed by mutate, under a newer resourceVersion. */
 function rewrite<T extends KubeObject>(object: T, mutate: (copy: T) => void = () => {}): T {

@@ -20,8 +20,8 @@ import {
   joined,
   podObject,
   rows,
-  userLabel,
 } from "../helpers/ide-dask-fixtures.ts";
+import { userLabel } from "../helpers/settings.ts";
 
 const scheduler = (spec: Partial<Parameters<typeof daskPod>[0]> = {}) =>
   daskPod({ name: "analysis-scheduler", cluster: "analysis", component: "scheduler", state: "ready", ...spec });

@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { systemClock } from "../../src/clock.ts";
 import { loadConfig } from "../../src/config.ts";
 import { demoDaskClusters } from "../../src/demo/dask-actor.ts";
 import { DemoScenario, demoProjects, demoUsers } from "../../src/demo/scenario.ts";
@@ -13,13 +12,10 @@ import type { StreamAccess } from "../../src/streams/access.ts";
 import { DaskStreams } from "../../src/streams/dask-streams.ts";
 import { IdeStreams } from "../../src/streams/ide-streams.ts";
 import { PodStreams } from "../../src/streams/pod-streams.ts";
-import { FeedRegistry } from "../../src/streams/shared-feed.ts";
 import type { StreamEvent } from "../../src/streams/stream-event.ts";
-import { noObserver } from "../../src/streams/stream-observer.ts";
-import type { StreamSettings } from "../../src/streams/stream-settings.ts";
-import { SubscriptionLimits } from "../../src/streams/subscription-limits.ts";
 import { ViewRegistry } from "../../src/streams/view-registry.ts";
-import { seededRandom, settle, userLabel } from "./support.ts";
+import { testStreamSettings, userLabel } from "../helpers/settings.ts";
+import { seededRandom, settle } from "./support.ts";
 
 let cluster: MemoryCluster;
 let informers: Informer<KubePod>[];
@@ -148,18 +144,8 @@ describe("DemoScenario", () => {
       const intervalMs = loadConfig([], {})?.demoIntervalMs ?? Number.NaN;
       expect(intervalMs).toBe(2_000);
       const shutdown = new AbortController();
-      const settings: StreamSettings = {
-        views: new ViewRegistry(new InformerRegistry({ sources: (type, namespace) => cluster.source(type, namespace) })),
-        userLabel,
-        queueCapacity: 100_000,
-        syncTimeoutMs: 5_000,
-        recheckIntervalMs: 0,
-        limits: new SubscriptionLimits({ perSubject: 1_000, total: 1_000 }),
-        feeds: new FeedRegistry(),
-        observer: noObserver,
-        shutdown: shutdown.signal,
-        clock: systemClock,
-      };
+      const views = new ViewRegistry(new InformerRegistry({ sources: (type, namespace) => cluster.source(type, namespace) }));
+      const settings = testStreamSettings(views, { queueCapacity: 100_000, shutdown: shutdown.signal });
       const streams = {
         podEvents: new PodStreams(settings),
         ideEvents: new IdeStreams(settings, new Set(ideConventions)),

@@ -23,9 +23,9 @@ import {
   podObject,
   setDaskStatus,
   setPodState,
-  userLabel,
 } from "../helpers/ide-dask-fixtures.ts";
-import { take } from "../helpers/streams.ts";
+import { userLabel } from "../helpers/settings.ts";
+import { Inbox } from "../helpers/streams.ts";
 
 const ns = "team-a";
 const all = new Set<IDEConvention>(ideConventions);
@@ -54,20 +54,11 @@ async function acquire<M>(definition: ViewDefinition<M>, namespace = ns): Promis
   return lease;
 }
 
-/** Every delta the view emits from now on, as an async iterator to read with take(). */
-function deltas<M>(view: View<M>): AsyncIterator<ModelDelta<M>> {
-  const buffered: ModelDelta<M>[] = [];
-  let wake: (() => void) | undefined;
-  view.addHandler((delta) => {
-    buffered.push(delta);
-    wake?.();
-  });
-  return {
-    async next() {
-      while (buffered.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-      return { value: buffered.shift() as ModelDelta<M>, done: false };
-    },
-  };
+/** Every delta the view emits from now on, to take() in order. */
+function deltas<M>(view: View<M>): Inbox<ModelDelta<M>> {
+  const inbox = new Inbox<ModelDelta<M>>();
+  view.addHandler((delta) => inbox.push(delta));
+  return inbox;
 }
 
 /** "updated KUBESUB_LABELS/lab [pods]": a delta as a line. */
@@ -108,14 +99,14 @@ describe("DerivedView: IDEs", () => {
       pod.metadata = { ...pod.metadata, labels: { ...pod.metadata?.labels, "kubesub.io/ide-name": group } };
     };
     updatePod("lab-2", moveTo("code"));
-    expect((await take(changes, { count: 2, timeoutMs: 1_000 })).map(describeDelta)).toEqual([
+    expect((await changes.take({ count: 2, timeoutMs: 1_000 })).map(describeDelta)).toEqual([
       "updated KUBESUB_LABELS/lab [pods] pods=lab-1",
       "updated KUBESUB_LABELS/code [pods] pods=code-1+lab-2",
     ]);
 
     // The last pod leaving an IDE ends it; a group that did not exist starts one.
     updatePod("lab-1", moveTo("fresh"));
-    expect((await take(changes, { count: 2, timeoutMs: 1_000 })).map(describeDelta)).toEqual([
+    expect((await changes.take({ count: 2, timeoutMs: 1_000 })).map(describeDelta)).toEqual([
       "deleted KUBESUB_LABELS/lab",
       "added KUBESUB_LABELS/fresh",
     ]);
@@ -129,17 +120,17 @@ describe("DerivedView: IDEs", () => {
     const changes = deltas(view);
 
     cluster.create(notebookResource, notebookObject({ name: "nb-carol", namespace: ns, user: "carol", serverType: "group-one" }));
-    const [added] = await take(changes, { count: 1, timeoutMs: 1_000 });
+    const [added] = await changes.take({ count: 1, timeoutMs: 1_000 });
     expect(added).toMatchObject({ type: "added", object: { name: "nb-carol", kind: "VSCODE", user: "carol", status: "STARTING" } });
 
     // An annotation on the pod is no change; its readiness is.
     updatePod("nb-carol-0", (pod) => annotate(pod, { "kubectl.kubernetes.io/restartedAt": "now" }));
     updatePod("nb-carol-0", (pod) => setPodState(pod, "ready"));
-    const [ready] = await take(changes, { count: 1, timeoutMs: 1_000 });
+    const [ready] = await changes.take({ count: 1, timeoutMs: 1_000 });
     expect(ready && describeDelta(ready)).toBe("updated KUBEFLOW_NOTEBOOK/nb-carol [status,ready,pods] pods=nb-carol-0");
 
     cluster.delete(notebookResource, ns, "nb-carol");
-    const [removed] = await take(changes, { count: 1, timeoutMs: 1_000 });
+    const [removed] = await changes.take({ count: 1, timeoutMs: 1_000 });
     expect(removed).toMatchObject({ type: "deleted", object: { name: "nb-carol", status: "READY" } });
     expect(view.list()).toEqual([]);
     expect(cluster.get(podResource, ns, "nb-carol-0")).toBeDefined(); // its pod outlives it for a while
@@ -162,12 +153,12 @@ describe("DerivedView: Dask jobs", () => {
     const changes = deltas(view);
 
     createPod(podObject({ name: "etl-runner", namespace: ns, state: "running", labels: { [daskLabels.component]: "job-runner" } }));
-    expect(await take(changes, { count: 1, timeoutMs: 1_000 })).toMatchObject([
+    expect(await changes.take({ count: 1, timeoutMs: 1_000 })).toMatchObject([
       { type: "updated", changedFields: ["runnerPod"], object: { runnerPod: { name: "etl-runner", phase: "RUNNING" } } },
     ]);
     updatePod("etl-runner", (pod) => setPodState(pod, "succeeded"));
     cluster.update(daskJobResource, ns, "etl", (j: KubeObject) => setDaskStatus(j, { jobStatus: "Successful" }));
-    expect(await take(changes, { count: 2, timeoutMs: 1_000 })).toMatchObject([
+    expect(await changes.take({ count: 2, timeoutMs: 1_000 })).toMatchObject([
       { type: "updated", changedFields: ["runnerPod"], object: { status: "RUNNING", runnerPod: { phase: "SUCCEEDED" } } },
       { type: "updated", changedFields: ["status"], object: { status: "SUCCESSFUL" } },
     ]);
@@ -187,7 +178,7 @@ describe("DerivedView: a recomputation that changes no served field", () => {
     updatePod("etl-runner", (pod) => annotate(pod, { "example.org/scraped": "1" }));
     updatePod("etl-runner", (pod) => annotate(pod, { "example.org/scraped": "2" }));
     updatePod("etl-runner", (pod) => setPodState(pod, "succeeded"));
-    const [finished] = await take(changes, { count: 1, timeoutMs: 1_000 });
+    const [finished] = await changes.take({ count: 1, timeoutMs: 1_000 });
     expect(finished).toMatchObject({ type: "updated", changedFields: ["runnerPod"] });
     if (finished?.type !== "updated") throw new Error("unreachable");
     expect(finished.old).toBe(emitted);
@@ -209,7 +200,7 @@ describe("DerivedView: Dask ownership", () => {
     });
     cluster.delete(daskClusterResource, ns, "late");
     expect(
-      (await take(changes, { count: 3, timeoutMs: 1_000 })).map((d) => [d.type, "changedFields" in d && d.changedFields, d.object.user]),
+      (await changes.take({ count: 3, timeoutMs: 1_000 })).map((d) => [d.type, "changedFields" in d && d.changedFields, d.object.user]),
     ).toEqual([
       ["updated", ["user"], "alice"],
       ["updated", ["user"], "bob"],
@@ -257,7 +248,7 @@ describe("ViewRegistry", () => {
     expect(again.view).not.toBe(first.view);
     const fresh = deltas(again.view);
     createPod(labelledPod("lab-1", "lab"));
-    expect(await take(fresh, { count: 1, timeoutMs: 1_000 })).toMatchObject([{ type: "added", object: { name: "lab" } }]);
+    expect(await fresh.take({ count: 1, timeoutMs: 1_000 })).toMatchObject([{ type: "added", object: { name: "lab" } }]);
     expect(first.view.list()).toEqual([]); // the informer told both in one turn; only the live view listened
     expect(cluster.stats.lists.get("pods/team-a")).toBe(1);
   });

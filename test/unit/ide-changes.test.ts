@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { type IDE, ideChangedFields, toIde } from "../../src/domain/ide.ts";
 import type { KubePod } from "../../src/domain/pod.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
-import { annotate, joined, notebookObject, notebookPod, podObject, rows, setPodState, userLabel } from "../helpers/ide-dask-fixtures.ts";
+import { annotate, joined, notebookObject, notebookPod, podObject, rows, setPodState } from "../helpers/ide-dask-fixtures.ts";
+import { userLabel } from "../helpers/settings.ts";
 
 /** An object rewritten by the apiserver: a copy, changed by mutate, under a newer resourceVersion. */
 function rewrite<T extends KubeObject>(object: T, mutate: (copy: T) => void = () => {}): T {

@@ -2,16 +2,8 @@ import { describe, expect, it } from "vitest";
 import { type IDE, type IDEConvention, ideConventions, ideKeyOfPod, notebookKey, toIde } from "../../src/domain/ide.ts";
 import type { KubePod } from "../../src/domain/pod.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
-import {
-  joined,
-  type NotebookSpec,
-  notebookObject,
-  notebookPod,
-  type PodSpec,
-  podObject,
-  rows,
-  userLabel,
-} from "../helpers/ide-dask-fixtures.ts";
+import { joined, type NotebookSpec, notebookObject, notebookPod, type PodSpec, podObject, rows } from "../helpers/ide-dask-fixtures.ts";
+import { userLabel } from "../helpers/settings.ts";
 
 const all = new Set<IDEConvention>(ideConventions);
 const without = (...disabled: IDEConvention[]) => new Set(ideConventions.filter((c) => !disabled.includes(c)));

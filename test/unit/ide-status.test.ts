@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { type IDEStatus, ideStatus } from "../../src/domain/ide.ts";
 import { type KubePod, type Pod, toPod } from "../../src/domain/pod.ts";
-import { type PodSpec, podObject, rows, userLabel } from "../helpers/ide-dask-fixtures.ts";
+import { type PodSpec, podObject, rows } from "../helpers/ide-dask-fixtures.ts";
+import { userLabel } from "../helpers/settings.ts";
 
 const pod = (state: PodSpec["state"], extra: Omit<PodSpec, "name" | "state"> = {}, name = "ide-0") =>
   toPod(podObject({ name, state, ...extra }), userLabel);

@@ -6,7 +6,9 @@ import type { GoneMode } from "../../src/kube/memory-cluster.ts";
 import { MemoryCluster } from "../../src/kube/memory-cluster.ts";
 import { podResource } from "../../src/kube/resources.ts";
 import type { Delta } from "../../src/kube/store.ts";
-import { captureLogger, describeDelta, podFixture, recordDeltas, settle } from "./support.ts";
+import { captureLogger } from "../helpers/logs.ts";
+import { podFixture } from "../helpers/pods.ts";
+import { describeDelta, recordDeltas, settle } from "./support.ts";
 
 const ns = "team-a";
 const statsKey = `pods/${ns}`;

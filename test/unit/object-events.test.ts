@@ -2,7 +2,6 @@
 // (view-events.ts, which replaced object-events.ts) -> InformerRegistry -> MemoryCluster.
 import { GraphQLError } from "graphql";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { systemClock } from "../../src/clock.ts";
 import type { LabelSelector } from "../../src/domain/label-selector.ts";
 import type { KubePod, Pod } from "../../src/domain/pod.ts";
 import { BadUserInputError } from "../../src/errors.ts";
@@ -12,12 +11,13 @@ import { MemoryCluster } from "../../src/kube/memory-cluster.ts";
 import { podResource } from "../../src/kube/resources.ts";
 import type { StreamAccess } from "../../src/streams/access.ts";
 import { type PodQuery, PodStreams } from "../../src/streams/pod-streams.ts";
-import { FeedRegistry } from "../../src/streams/shared-feed.ts";
 import type { StreamEvent } from "../../src/streams/stream-event.ts";
-import { noObserver } from "../../src/streams/stream-observer.ts";
-import { SubscriptionLimits } from "../../src/streams/subscription-limits.ts";
 import { ViewRegistry } from "../../src/streams/view-registry.ts";
-import { captureLogger, podFixture, StreamReader, settle, userLabel } from "./support.ts";
+import { captureLogger } from "../helpers/logs.ts";
+import { podFixture } from "../helpers/pods.ts";
+import { testStreamSettings, userLabel } from "../helpers/settings.ts";
+import { take } from "../helpers/streams.ts";
+import { StreamReader, settle } from "./support.ts";
 
 const ns = "team-a";
 
@@ -45,19 +45,7 @@ afterEach(async () => {
 const allowAll: StreamAccess = { subject: "tester", authorize: async () => {}, recheck: async () => undefined };
 
 function podStreams(queueCapacity = 100): PodStreams {
-  return new PodStreams({
-    views,
-    userLabel,
-    queueCapacity,
-    syncTimeoutMs: 5_000,
-    recheckIntervalMs: 0,
-    feeds: new FeedRegistry(),
-    observer: noObserver,
-    limits: new SubscriptionLimits({ perSubject: 100, total: 100 }),
-    shutdown: shutdown.signal,
-    clock: systemClock,
-    logger: log.logger,
-  });
+  return new PodStreams(testStreamSettings(views, { queueCapacity, shutdown: shutdown.signal, logger: log.logger }));
 }
 
 async function open(query: PodQuery, queueCapacity?: number) {
@@ -193,8 +181,8 @@ describe("pod event streams", () => {
 
   it("ends a stream that falls behind with OVERFLOW, dropping what it had buffered", async () => {
     createPod("a");
-    const { reader } = await open({ project: ns }, 2);
-    expect((await reader.take(2)).map(describeEvent)).toEqual(["added a INITIAL_STATE", "complete 1"]);
+    const { stream, reader } = await open({ project: ns }, 2);
+    expect((await take(stream, { count: 2 })).map(describeEvent)).toEqual(["added a INITIAL_STATE", "complete 1"]);
 
     // The subscriber reads nothing while three changes arrive.
     createPod("b");
@@ -213,8 +201,8 @@ describe("pod event streams", () => {
   });
 
   it("keeps a stream that stays within its capacity", async () => {
-    const { reader } = await open({ project: ns }, 2);
-    await reader.take(1);
+    const { stream, reader } = await open({ project: ns }, 2);
+    await take(stream, { count: 1 });
     createPod("a");
     createPod("b");
     await settle();
@@ -224,8 +212,8 @@ describe("pod event streams", () => {
 
   it("ends with SHUTTING_DOWN after what was already queued when kubesub shuts down", async () => {
     createPod("a");
-    const { reader } = await open({ project: ns });
-    await reader.take(2);
+    const { stream, reader } = await open({ project: ns });
+    await take(stream, { count: 2 });
     createPod("b"); // queued, not yet read
     await settle();
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { changedFields } from "../../src/domain/changed-fields.ts";
 import { type KubePod, type Pod, toPod } from "../../src/domain/pod.ts";
 import { isoTimestamp } from "../../src/domain/time.ts";
-import { userLabel } from "./support.ts";
+import { userLabel } from "../helpers/settings.ts";
 
 type Status = NonNullable<KubePod["status"]>;
 type ContainerStatus = NonNullable<Status["containerStatuses"]>[number];

@@ -5,7 +5,8 @@ import { KubeApiError } from "../../src/kube/errors.ts";
 import { MemoryCluster } from "../../src/kube/memory-cluster.ts";
 import { Reflector, type ReflectorSink } from "../../src/kube/reflector.ts";
 import { podResource } from "../../src/kube/resources.ts";
-import { podFixture, settle } from "./support.ts";
+import { podFixture } from "../helpers/pods.ts";
+import { settle } from "./support.ts";
 
 const ns = "team-a";
 

@@ -1,33 +1,10 @@
-// Shared helpers for the unit tests: pod fixtures, a capturing logger, and ways to let the
-// in-memory cluster's microtask-driven work settle under fake timers without real sleeps.
-import { pino } from "pino";
+// Helpers of the unit tests alone (the shared ones are in test/helpers/): ways to let the
+// in-memory cluster's microtask-driven work settle under fake timers without real sleeps, to
+// record an informer's deltas, and a seeded random source.
 import { vi } from "vitest";
-import type { KubePod } from "../../src/domain/pod.ts";
 import type { Informer } from "../../src/kube/informer.ts";
 import type { Delta } from "../../src/kube/store.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
-
-export const userLabel = "kubesub.io/user";
-
-/** A pod as a client would create it: Pending, unscheduled, owned by `user` when given. */
-export function podFixture(
-  namespace: string,
-  name: string,
-  options: { user?: string; labels?: Record<string, string>; managedFields?: unknown[] } = {},
-): KubePod {
-  return {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: {
-      name,
-      namespace,
-      labels: { ...(options.user ? { [userLabel]: options.user } : {}), ...options.labels },
-      ...(options.managedFields ? { managedFields: options.managedFields } : {}),
-    },
-    spec: {},
-    status: { phase: "Pending" },
-  };
-}
 
 /**
  * Lets every queued microtask chain run to completion (the in-memory cluster delivers watch events
@@ -50,25 +27,11 @@ export function recordDeltas<T extends KubeObject>(informer: Informer<T>): Delta
   return deltas;
 }
 
-export interface LogRecord {
-  level: number;
-  msg: string;
-  err?: { type?: string; message?: string; statusCode?: number };
-  retryInMs?: number;
-  [field: string]: unknown;
-}
-
-/** A real pino logger whose JSON lines are kept in memory. */
-export function captureLogger(): { logger: pino.Logger; records: LogRecord[]; problems: () => LogRecord[] } {
-  const records: LogRecord[] = [];
-  const logger = pino({ level: "trace" }, { write: (line: string) => records.push(JSON.parse(line) as LogRecord) });
-  // pino: warn is 40, error 50.
-  return { logger, records, problems: () => records.filter((r) => r.level >= 40) };
-}
-
 /**
  * Reads an async iterator under fake timers: available() returns every event the stream can
  * deliver once pending work has settled, keeping an unanswered next() for the following call.
+ * (To read a number of events and leave the rest in the stream, take() them from test/helpers/streams.ts
+ * before the first available().)
  */
 export class StreamReader<E> {
   done = false;
@@ -77,28 +40,6 @@ export class StreamReader<E> {
 
   constructor(iterator: AsyncIterator<E>) {
     this.iterator = iterator;
-  }
-
-  /**
-   * Reads exactly count events that are available now, leaving no next() pending, so that later
-   * events stay buffered in the stream until the next read. Throws if fewer are available.
-   */
-  async take(count: number): Promise<E[]> {
-    const events: E[] = [];
-    while (events.length < count) {
-      this.pending ??= this.iterator.next();
-      let result: IteratorResult<E> | undefined;
-      void this.pending.then((r) => {
-        result = r;
-      });
-      await settle();
-      if (result === undefined || result.done) {
-        throw new Error(`expected ${count} events, got ${events.length}: ${JSON.stringify(events).slice(0, 500)}`);
-      }
-      this.pending = undefined;
-      events.push(result.value);
-    }
-    return events;
   }
 
   async available(): Promise<E[]> {

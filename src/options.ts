@@ -1,0 +1,110 @@
+import type { Logger } from "pino";
+import { type Clock, systemClock } from "./clock.ts";
+import type { IDEConvention } from "./domain/ide.ts";
+import type { SourceFactory } from "./kube/informer-registry.ts";
+import type { AuthSettings } from "./server/auth/request-authenticator.ts";
+import type { Metrics } from "./server/metrics.ts";
+import type { QueryLimits } from "./server/use-query-limits.ts";
+
+export interface SecuritySettings {
+  /** Access of open streams is re-checked this often; 0: never. */
+  recheckIntervalMs: number;
+  maxSubscriptions: number;
+  maxSubscriptionsPerIdentity: number;
+  maxBodyBytes: number;
+  limits: QueryLimits;
+  graphiql: boolean;
+  introspection: boolean;
+  corsOrigins: string[];
+  /** Operations sent to a single-connection reservation whose stream does not connect within this are ended. Default 30 s. */
+  reservationTimeoutMs?: number;
+}
+
+/** What kubesub's settings decide (each is a flag, see config.ts), with its default in defaultSettings. */
+export interface KubesubSettings {
+  userLabel: string;
+  /** Which IDE conventions are recognised. */
+  ideConventions: readonly IDEConvention[];
+  queueSize: number;
+  syncTimeoutMs: number;
+  informerLingerMs: number;
+  watchInactivityTimeoutMs: number;
+  /** Upper bound of the backoff between failed lists or watches. */
+  retryMaxMs: number;
+  shutdownTimeoutMs: number;
+  security: SecuritySettings;
+}
+
+/** Everything createKubesub needs: the settings, and what main.ts wires together. */
+export interface KubesubOptions extends KubesubSettings {
+  sources: SourceFactory;
+  /** Resolves when the cluster's API answers (for /readyz). */
+  probeApiServer: () => Promise<void>;
+  logger: Logger;
+  auth: AuthSettings;
+  /** Default: a fresh registry of kubesub's metrics. */
+  metrics?: Metrics;
+  /** Every timer and timestamp of kubesub's informers, streams and shutdown. Default: systemClock. */
+  clock?: Clock;
+}
+
+/**
+ * The default of every setting: the one place each default value is written. config.ts's flags
+ * default to these (and --help and the README show them).
+ */
+export const defaultSettings: Readonly<KubesubSettings> = {
+  userLabel: "kubesub.io/user",
+  ideConventions: ["KUBESUB_LABELS", "KUBEFLOW_NOTEBOOK", "JUPYTERHUB"],
+  queueSize: 1_000,
+  syncTimeoutMs: 30_000,
+  informerLingerMs: 30_000,
+  watchInactivityTimeoutMs: 90_000,
+  retryMaxMs: 30_000,
+  shutdownTimeoutMs: 10_000,
+  security: {
+    recheckIntervalMs: 60_000,
+    maxSubscriptions: 20_000,
+    maxSubscriptionsPerIdentity: 100,
+    maxBodyBytes: 65_536,
+    limits: { maxDepth: 10, maxAliases: 15, maxTokens: 2_000, maxCost: 5_000 },
+    graphiql: true,
+    introspection: true,
+    corsOrigins: [],
+  },
+};
+
+/** Security settings to change, field by field; limits too. */
+export type SecurityOverrides = Partial<Omit<SecuritySettings, "limits">> & { limits?: Partial<QueryLimits> };
+
+/** Options to change: any field, and security field by field. */
+export type KubesubOverrides = Partial<Omit<KubesubOptions, "security">> & { security?: SecurityOverrides };
+
+/** What has no default: where the objects come from, who may read them, where logs go. */
+export type KubesubWiring = Pick<KubesubOptions, "sources" | "auth" | "logger">;
+
+/**
+ * Complete options: defaultSettings, a probe that answers at once (right for an in-memory cluster;
+ * main.ts asks the apiserver) and systemClock, under the given wiring and overrides. security and
+ * its limits are merged field by field; an undefined override keeps the default.
+ */
+export function defaultOptions(options: KubesubWiring & KubesubOverrides): KubesubOptions {
+  const { security, ...rest } = definedFields(options);
+  const { limits, ...securityRest } = definedFields(security ?? {});
+  return {
+    ...defaultSettings,
+    ideConventions: [...defaultSettings.ideConventions],
+    probeApiServer: async () => {},
+    clock: systemClock,
+    ...(rest as KubesubWiring & Omit<KubesubOverrides, "security">),
+    security: {
+      ...defaultSettings.security,
+      corsOrigins: [...defaultSettings.security.corsOrigins],
+      ...securityRest,
+      limits: { ...defaultSettings.security.limits, ...definedFields(limits ?? {}) },
+    },
+  };
+}
+
+function definedFields<T extends object>(object: T): T {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;
+}
