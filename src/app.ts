@@ -81,6 +81,7 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     corsOrigins: security.corsOrigins,
     reservationTimeoutMs: security.reservationTimeoutMs,
     limits: security.limits,
+    clock,
   });
   const server = createHttpServer({
     yoga,
