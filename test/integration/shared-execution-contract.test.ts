@@ -42,14 +42,9 @@ beforeAll(async () => {
   kubesub = await startOnMemoryCluster({
     // Everything selected, four levels down, is far over the production limits.
     security: {
-      recheckIntervalMs: 0,
-      maxSubscriptions: 100,
-      maxSubscriptionsPerIdentity: 100,
       maxBodyBytes: 1_048_576,
       limits: { maxDepth: 20, maxAliases: 100, maxTokens: 100_000, maxCost: 1_000_000 },
       graphiql: false,
-      introspection: true,
-      corsOrigins: [],
     },
   });
 });
