@@ -32,7 +32,8 @@ export interface HttpServerOptions {
  * GraphiQL's page itself is static and served to anyone; the operations it sends are not.
  */
 export function createHttpServer({ yoga, readiness, authenticate, maxBodyBytes, metrics, logger }: HttpServerOptions): Server {
-  const server = createServer((req, res) => {
+  // Node's own answer to an HTTP/1.1 request without Host is an empty 400: targetProblem refuses it instead.
+  const server = createServer({ requireHostHeader: false }, (req, res) => {
     const offered = req.headers["x-request-id"];
     const requestId = typeof offered === "string" && /^[\w.:-]{1,128}$/.test(offered) ? offered : randomUUID();
     res.setHeader("x-request-id", requestId);
@@ -50,6 +51,10 @@ export function createHttpServer({ yoga, readiness, authenticate, maxBodyBytes, 
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${errorContentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
+  });
+  // Node's own answer to an Expect other than 100-continue is an empty 417.
+  server.on("checkExpectation", (_req, res: ServerResponse) => {
+    refuse(res, 417, "EXPECTATION_FAILED", "the only expectation kubesub meets is Expect: 100-continue");
   });
   return server;
 
@@ -98,6 +103,11 @@ export function createHttpServer({ yoga, readiness, authenticate, maxBodyBytes, 
   }
 
   function serveGraphql(req: IncomingMessage, res: ServerResponse, requestId: string): void {
+    const badTarget = targetProblem(req);
+    if (badTarget) {
+      refuse(res, 400, "BAD_REQUEST", badTarget);
+      return;
+    }
     if (isGraphiqlPage(req) || req.method === "OPTIONS") {
       void yoga(req, res, { access: noAccess });
       return;
@@ -118,6 +128,19 @@ export function createHttpServer({ yoga, readiness, authenticate, maxBodyBytes, 
       },
     );
   }
+}
+
+/**
+ * Why yoga could not serve this request's target, if it could not: yoga's request URL is
+ * `http://${Host}${target}`, and a Host that is not a host name (or a target that is not a path,
+ * such as `*`) would make it throw, answered with a 500 and a stack trace.
+ */
+function targetProblem(req: IncomingMessage): string | undefined {
+  const host = req.headers.host;
+  if (!host && req.httpVersion === "1.1") return "HTTP/1.1 requests need a Host header";
+  if (!(req.url ?? "").startsWith("/")) return "the request's target must be a path, such as /graphql";
+  if (host && !URL.canParse(`http://${host}${req.url}`)) return "the Host header is not a valid host";
+  return undefined;
 }
 
 function isGraphiqlPage(req: IncomingMessage): boolean {
