@@ -13,10 +13,10 @@ import { createKubesubYoga } from "./server/yoga.ts";
 import { DaskStreams } from "./streams/dask-streams.ts";
 import { IdeStreams } from "./streams/ide-streams.ts";
 import { PodStreams } from "./streams/pod-streams.ts";
-import { FeedRegistry } from "./streams/shared-feed.ts";
-import type { StreamSettings } from "./streams/stream-settings.ts";
-import { SubscriptionLimits } from "./streams/subscription-limits.ts";
-import { ViewRegistry } from "./streams/view-registry.ts";
+import type { StreamServices } from "./streams/stream-services.ts";
+import { FeedRegistry } from "./streams/subscribers/shared-feed.ts";
+import { SubscriptionLimits } from "./streams/subscribers/subscription-limits.ts";
+import { ViewRegistry } from "./streams/views/view-registry.ts";
 
 export interface Kubesub {
   readonly server: Server;
@@ -53,7 +53,7 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     perSubject: options.security.maxSubscriptionsPerIdentity,
     total: options.security.maxSubscriptions,
   });
-  const settings: StreamSettings = {
+  const streamServices: StreamServices = {
     views,
     userLabel: options.userLabel,
     queueCapacity: options.queueSize,
@@ -67,9 +67,9 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     logger,
   };
   const services = {
-    pods: new PodStreams(settings),
-    ides: new IdeStreams(settings, new Set(options.ideConventions)),
-    dask: new DaskStreams(settings),
+    pods: new PodStreams(streamServices),
+    ides: new IdeStreams(streamServices, new Set(options.ideConventions)),
+    dask: new DaskStreams(streamServices),
   };
   const { security } = options;
   const yoga = createKubesubYoga({

@@ -1,6 +1,6 @@
 import type { KubeObject } from "../kube/types.ts";
 import { changedFields } from "./changed-fields.ts";
-import type { Pod } from "./pod.ts";
+import type { JoinedPod, Pod } from "./pod.ts";
 import { highestResourceVersion, livePods, podsDiffer } from "./pod-set.ts";
 import { isoTimestamp } from "./time.ts";
 
@@ -125,7 +125,7 @@ export function daskOwner(raw: KubeObject, cluster: KubeObject | undefined, user
 }
 
 /** Pods: the cluster's scheduler and worker pods (label dask.org/cluster-name). */
-export function toDaskCluster(raw: KubeObject, pods: readonly { raw: KubeObject; pod: Pod }[], userLabel: string): DaskCluster {
+export function toDaskCluster(raw: KubeObject, pods: readonly JoinedPod[], userLabel: string): DaskCluster {
   const object = raw as DaskObject;
   const byComponent = (component: string) =>
     pods.filter((p) => p.raw.metadata?.labels?.[daskLabels.component] === component).map((p) => p.pod);

@@ -1,6 +1,6 @@
 import type { KubeObject } from "../kube/types.ts";
 import { changedFields } from "./changed-fields.ts";
-import type { Pod } from "./pod.ts";
+import type { JoinedPod, Pod } from "./pod.ts";
 import { earliest, highestResourceVersion, livePods, podsDiffer } from "./pod-set.ts";
 
 export type IDEKind = "JUPYTERLAB" | "RSTUDIO" | "VSCODE";
@@ -60,12 +60,6 @@ export interface IDE {
   resourceVersion: string;
 }
 
-/** The part of a pod an IDE convention reads (the raw object: annotations are not in the Pod model). */
-export interface IdePodInput {
-  raw: KubeObject;
-  pod: Pod;
-}
-
 /**
  * The IDE a pod belongs to, by the first enabled convention that claims it: kubesub's labels, then a
  * Kubeflow Notebook (label notebook-name), then JupyterHub (component=singleuser-server).
@@ -94,7 +88,7 @@ export function notebookKey(notebook: KubeObject): string {
 export function toIde(
   key: string,
   project: string,
-  pods: IdePodInput[],
+  pods: JoinedPod[],
   notebook: KubeObject | undefined,
   userLabel: string,
 ): IDE | undefined {

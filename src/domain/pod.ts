@@ -102,6 +102,15 @@ export function labelsOf(pod: Pod): Record<string, string> {
 }
 
 /**
+ * A pod as a join holds it: the raw object (annotations and labels that the Pod model does not
+ * serve, which conventions read) and its Pod model. IDEs and Dask clusters are built from these.
+ */
+export interface JoinedPod {
+  raw: KubeObject;
+  pod: Pod;
+}
+
+/**
  * Projects a Kubernetes Pod onto the Pod model. Memoised per object and user label: the informer
  * keeps one object per version, so every subscriber of that version shares one projection.
  */

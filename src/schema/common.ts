@@ -1,6 +1,6 @@
 import type { LabelSelector } from "../domain/label-selector.ts";
-import type { EventCause, StreamErrorCode, StreamEvent } from "../streams/stream-event.ts";
-import type { UnavailableReason } from "../streams/view.ts";
+import type { EventCause, StreamErrorCode, StreamEvent } from "../streams/subscribers/stream-event.ts";
+import type { UnavailableReason } from "../streams/views/view.ts";
 import { builder } from "./builder.ts";
 
 export const DateTime = builder.scalarType("DateTime", {

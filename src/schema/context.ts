@@ -1,7 +1,7 @@
-import type { StreamAccess } from "../streams/access.ts";
 import type { DaskStreams } from "../streams/dask-streams.ts";
 import type { IdeStreams } from "../streams/ide-streams.ts";
 import type { PodStreams } from "../streams/pod-streams.ts";
+import type { StreamAccess } from "../streams/subscribers/access.ts";
 
 /** What every resolver receives. Built per request by server/yoga.ts. */
 export interface Context {

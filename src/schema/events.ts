@@ -1,5 +1,5 @@
 import type { ObjectRef } from "@pothos/core";
-import type { StreamEvent } from "../streams/stream-event.ts";
+import type { StreamEvent } from "../streams/subscribers/stream-event.ts";
 import { builder } from "./builder.ts";
 import { DateTime, EventCauseEnum, InitialStateComplete, ResourceUnavailable, StreamError } from "./common.ts";
 

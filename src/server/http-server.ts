@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse, S
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { requestContext } from "../request-context.ts";
-import type { StreamAccess } from "../streams/access.ts";
+import type { StreamAccess } from "../streams/subscribers/access.ts";
 import { codeForStatus, errorBody, errorContentType, messageForStatus } from "./http-errors.ts";
 import type { ReadinessReport } from "./readiness.ts";
 import { hasBody, readBody } from "./request-body.ts";

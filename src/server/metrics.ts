@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { InformerRegistry } from "../kube/informer-registry.ts";
-import type { StreamObserver } from "../streams/stream-observer.ts";
+import type { StreamObserver } from "../streams/subscribers/stream-observer.ts";
 import { FastHistogram } from "./fast-histogram.ts";
 
 /**

@@ -11,7 +11,7 @@ import {
 } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { type Clock, systemClock } from "../clock.ts";
-import { type DirectSource, isDirectSource } from "../streams/direct-source.ts";
+import { type DirectSource, isDirectSource } from "../streams/subscribers/direct-source.ts";
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
 
@@ -41,7 +41,7 @@ export const sharedEventContext: object = new Proxy(Object.freeze({}), {
  * kubesub's subscriptions over SSE, fast when one change goes to thousands of subscribers:
  *
  * 1. Shared execution. Subscribers with the same filter receive the same event objects
- *    (streams/shared-feed.ts). For an event object, the same document and variables give the same
+ *    (streams/subscribers/shared-feed.ts). For an event object, the same document and variables give the same
  *    result, so the result is computed once, kept in a WeakMap on the event (collected with it), and
  *    handed to every subscriber; Apollo Router's subscription deduplication and graphql-ruby's
  *    broadcast subscriptions do the same. This holds because events execute with

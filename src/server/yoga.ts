@@ -5,7 +5,7 @@ import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
 import type { Clock } from "../clock.ts";
 import type { Context } from "../schema/context.ts";
-import type { StreamAccess } from "../streams/access.ts";
+import type { StreamAccess } from "../streams/subscribers/access.ts";
 import { errorMasker, maskedMessage } from "./mask-error.ts";
 import { useErrorResponses } from "./use-error-responses.ts";
 import { useNoBuffering } from "./use-no-buffering.ts";

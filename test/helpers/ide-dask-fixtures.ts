@@ -2,7 +2,7 @@
 // the one pod fixture, ./pods.ts), Kubeflow Notebooks and the Dask operator's resources, shaped as
 // the controllers write them. Only the fields kubesub reads are filled in.
 import { daskLabels } from "../../src/domain/dask.ts";
-import { type KubePod, toPod } from "../../src/domain/pod.ts";
+import { type JoinedPod, type KubePod, toPod } from "../../src/domain/pod.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 import { type PodFixtureOptions, podFixture } from "./pods.ts";
 import { userLabel } from "./settings.ts";
@@ -113,7 +113,7 @@ export function annotate(object: KubeObject, annotations: Record<string, string>
 }
 
 /** A pod as views join it: the raw object and its Pod model. */
-export function joined(raw: KubePod): { raw: KubePod; pod: ReturnType<typeof toPod> } {
+export function joined(raw: KubePod): JoinedPod {
   return { raw, pod: toPod(raw, userLabel) };
 }
 

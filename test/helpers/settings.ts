@@ -2,11 +2,11 @@
 // settings below, which differ from production on purpose.
 import { systemClock } from "../../src/clock.ts";
 import { defaultSettings, type KubesubOverrides } from "../../src/options.ts";
-import { FeedRegistry } from "../../src/streams/shared-feed.ts";
-import { noObserver } from "../../src/streams/stream-observer.ts";
-import type { StreamSettings } from "../../src/streams/stream-settings.ts";
-import { SubscriptionLimits } from "../../src/streams/subscription-limits.ts";
-import type { ViewRegistry } from "../../src/streams/view-registry.ts";
+import type { StreamServices } from "../../src/streams/stream-services.ts";
+import { FeedRegistry } from "../../src/streams/subscribers/shared-feed.ts";
+import { noObserver } from "../../src/streams/subscribers/stream-observer.ts";
+import { SubscriptionLimits } from "../../src/streams/subscribers/subscription-limits.ts";
+import type { ViewRegistry } from "../../src/streams/views/view-registry.ts";
 
 /** The label test objects name their user with, and test servers and views read: kubesub's default. */
 export const userLabel = defaultSettings.userLabel;
@@ -33,7 +33,7 @@ export const testSettings = {
  * The streams layer's settings as createKubesub derives them from the test settings, for tests of
  * the streams without a server.
  */
-export function testStreamSettings(views: ViewRegistry, overrides: Partial<StreamSettings> = {}): StreamSettings {
+export function testStreamServices(views: ViewRegistry, overrides: Partial<StreamServices> = {}): StreamServices {
   return {
     views,
     userLabel,

@@ -91,7 +91,7 @@ describe("time in the informer and streams layers", () => {
 
   it("finds the sources it checks", () => {
     expect(sources.map((file) => relative(root, file))).toEqual(
-      expect.arrayContaining(["src/kube/reflector.ts", "src/kube/informer-registry.ts", "src/streams/view-events.ts"]),
+      expect.arrayContaining(["src/kube/reflector.ts", "src/kube/informer-registry.ts", "src/streams/subscribers/subscriber-stream.ts"]),
     );
   });
 

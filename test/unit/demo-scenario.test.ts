@@ -8,13 +8,13 @@ import { Informer } from "../../src/kube/informer.ts";
 import { InformerRegistry } from "../../src/kube/informer-registry.ts";
 import { MemoryCluster } from "../../src/kube/memory-cluster.ts";
 import { daskClusterResource, notebookResource, podResource } from "../../src/kube/resources.ts";
-import type { StreamAccess } from "../../src/streams/access.ts";
 import { DaskStreams } from "../../src/streams/dask-streams.ts";
 import { IdeStreams } from "../../src/streams/ide-streams.ts";
 import { PodStreams } from "../../src/streams/pod-streams.ts";
-import type { StreamEvent } from "../../src/streams/stream-event.ts";
-import { ViewRegistry } from "../../src/streams/view-registry.ts";
-import { testStreamSettings, userLabel } from "../helpers/settings.ts";
+import type { StreamAccess } from "../../src/streams/subscribers/access.ts";
+import type { StreamEvent } from "../../src/streams/subscribers/stream-event.ts";
+import { ViewRegistry } from "../../src/streams/views/view-registry.ts";
+import { testStreamServices, userLabel } from "../helpers/settings.ts";
 import { seededRandom, settle } from "./support.ts";
 
 let cluster: MemoryCluster;
@@ -145,7 +145,7 @@ describe("DemoScenario", () => {
       expect(intervalMs).toBe(2_000);
       const shutdown = new AbortController();
       const views = new ViewRegistry(new InformerRegistry({ sources: (type, namespace) => cluster.source(type, namespace) }));
-      const settings = testStreamSettings(views, { queueCapacity: 100_000, shutdown: shutdown.signal });
+      const settings = testStreamServices(views, { queueCapacity: 100_000, shutdown: shutdown.signal });
       const streams = {
         podEvents: new PodStreams(settings),
         ideEvents: new IdeStreams(settings, new Set(ideConventions)),

@@ -9,10 +9,10 @@ import { InformerRegistry } from "../../src/kube/informer-registry.ts";
 import { MemoryCluster } from "../../src/kube/memory-cluster.ts";
 import { daskClusterResource, daskJobResource, daskWorkerGroupResource, notebookResource, podResource } from "../../src/kube/resources.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
-import { daskViews } from "../../src/streams/dask-streams.ts";
-import { ideView } from "../../src/streams/ide-streams.ts";
-import type { ModelDelta, View } from "../../src/streams/view.ts";
-import { type ViewDefinition, type ViewLease, ViewRegistry } from "../../src/streams/view-registry.ts";
+import { daskViews } from "../../src/streams/views/dask-views.ts";
+import { ideView } from "../../src/streams/views/ide-view.ts";
+import type { ModelDelta, View } from "../../src/streams/views/view.ts";
+import { type ViewDefinition, type ViewLease, ViewRegistry } from "../../src/streams/views/view-registry.ts";
 import {
   annotate,
   daskClusterObject,

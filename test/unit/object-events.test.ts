@@ -9,13 +9,13 @@ import { KubeApiError } from "../../src/kube/errors.ts";
 import { InformerRegistry } from "../../src/kube/informer-registry.ts";
 import { MemoryCluster } from "../../src/kube/memory-cluster.ts";
 import { podResource } from "../../src/kube/resources.ts";
-import type { StreamAccess } from "../../src/streams/access.ts";
 import { type PodQuery, PodStreams } from "../../src/streams/pod-streams.ts";
-import type { StreamEvent } from "../../src/streams/stream-event.ts";
-import { ViewRegistry } from "../../src/streams/view-registry.ts";
+import type { StreamAccess } from "../../src/streams/subscribers/access.ts";
+import type { StreamEvent } from "../../src/streams/subscribers/stream-event.ts";
+import { ViewRegistry } from "../../src/streams/views/view-registry.ts";
 import { captureLogger } from "../helpers/logs.ts";
 import { podFixture } from "../helpers/pods.ts";
-import { testStreamSettings, userLabel } from "../helpers/settings.ts";
+import { testStreamServices, userLabel } from "../helpers/settings.ts";
 import { take } from "../helpers/streams.ts";
 import { StreamReader, settle } from "./support.ts";
 
@@ -45,7 +45,7 @@ afterEach(async () => {
 const allowAll: StreamAccess = { subject: "tester", authorize: async () => {}, recheck: async () => undefined };
 
 function podStreams(queueCapacity = 100): PodStreams {
-  return new PodStreams(testStreamSettings(views, { queueCapacity, shutdown: shutdown.signal, logger: log.logger }));
+  return new PodStreams(testStreamServices(views, { queueCapacity, shutdown: shutdown.signal, logger: log.logger }));
 }
 
 async function open(query: PodQuery, queueCapacity?: number) {

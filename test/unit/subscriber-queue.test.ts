@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { SubscriberQueue } from "../../src/streams/subscriber-queue.ts";
+import { SubscriberQueue } from "../../src/streams/subscribers/subscriber-queue.ts";
 
 /** Reads what is buffered until the queue reports done (never waits: every next() here is answered). */
 async function readToEnd<E>(queue: SubscriberQueue<E>): Promise<E[]> {

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { ForbiddenError } from "../../errors.ts";
 import { resourceName } from "../../kube/types.ts";
-import type { AccessCheck, Denial, StreamAccess } from "../../streams/access.ts";
+import type { AccessCheck, Denial, StreamAccess } from "../../streams/subscribers/access.ts";
 import type { Authenticator } from "./authenticator.ts";
 import type { Authorizer } from "./authorizer.ts";
 import type { Identity } from "./identity.ts";

@@ -1,5 +1,5 @@
-import type { StreamErrorCode } from "../errors.ts";
-import type { UnavailableReason } from "./view.ts";
+import type { StreamErrorCode } from "../../errors.ts";
+import type { UnavailableReason } from "../views/view.ts";
 
 export type { StreamErrorCode };
 

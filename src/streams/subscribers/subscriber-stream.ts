@@ -1,27 +1,22 @@
 import type { Logger } from "pino";
-import { type Clock, deadline, type Timer } from "../clock.ts";
-import { errorCatalogue } from "../errors.ts";
+import { type Clock, deadline, type Timer } from "../../clock.ts";
+import { errorCatalogue } from "../../errors.ts";
+import type { View } from "../views/view.ts";
+import type { ViewLease } from "../views/view-registry.ts";
 import type { Denial } from "./access.ts";
+import type { Selection } from "./selection.ts";
 import type { FeedRegistry } from "./shared-feed.ts";
 import type { StreamErrorCode, StreamEvent } from "./stream-event.ts";
 import type { StreamObserver } from "./stream-observer.ts";
 import { SubscriberQueue } from "./subscriber-queue.ts";
-import type { View } from "./view.ts";
-import type { ViewLease } from "./view-registry.ts";
 
-/** One view a subscriber reads, with its filter. */
-export interface Subscription<M> {
+/** One view a subscriber reads: what it asked for, and its lease on the shared view. */
+export interface SelectedView<M> {
+  selection: Selection<M>;
   lease: ViewLease<M>;
-  /** Tags every event of this view (the union member to resolve). */
-  kind: string;
-  /** Whether a model belongs in this subscriber's stream. Must be pure. */
-  matches: (model: M) => boolean;
-  /** Equal for subscriptions whose matches() are equal: they then share one feed of events. */
-  filterKey: string;
-  resourceVersion: (model: M) => string;
 }
 
-export interface ViewEventsOptions {
+export interface SubscriberStreamOptions {
   /** Live events buffered for a slow subscriber before its stream ends with OVERFLOW. */
   queueCapacity: number;
   /** How long to wait for the sources to sync before starting with what is available. */
@@ -52,9 +47,9 @@ export interface ViewEventsOptions {
  * matching as "deleted" (cause FILTER_CHANGE). The stream releases its view leases when it ends,
  * whichever way it ends: the reader's return(), overflow or shutdown.
  */
-export function viewEvents(
-  subscriptions: Subscription<unknown>[],
-  options: ViewEventsOptions,
+export function subscriberStream(
+  selected: SelectedView<unknown>[],
+  options: SubscriberStreamOptions,
 ): AsyncIterableIterator<StreamEvent<unknown>> {
   const { clock } = options;
   const log = () => options.callerLogger?.() ?? options.logger;
@@ -69,7 +64,7 @@ export function viewEvents(
       guardTimer?.cancel();
       for (const d of detach) d();
       options.shutdown.removeEventListener("abort", onShutdown);
-      for (const s of subscriptions) s.lease.release();
+      for (const { lease } of selected) lease.release();
       options.onClose?.();
       options.observer.closed(options.field);
     },
@@ -111,7 +106,7 @@ export function viewEvents(
     // Given back once settled, so that no stream holds a timer and listeners for the whole sync timeout.
     const waiting = deadline(clock, options.syncTimeoutMs, stop.signal);
     try {
-      await Promise.all(subscriptions.map((s) => s.lease.view.settle(waiting.signal)));
+      await Promise.all(selected.map(({ lease }) => lease.view.settle(waiting.signal)));
     } finally {
       waiting.cancel();
     }
@@ -123,7 +118,8 @@ export function viewEvents(
     let resourceVersion = "";
     // Views of one stream may read the same resource (pods, Dask clusters): it is reported once.
     const reported = new Set<string>();
-    for (const { lease, kind, matches, resourceVersion: versionOf } of subscriptions) {
+    for (const { lease, selection } of selected) {
+      const { kind, matches, resourceVersion: versionOf } = selection;
       const view: View<unknown> = lease.view;
       for (const missing of view.unavailable()) {
         const key = `${missing.resource}/${missing.namespace}`;
@@ -152,8 +148,8 @@ export function viewEvents(
         ),
       );
     };
-    for (const { lease, kind, matches, filterKey } of subscriptions) {
-      detach.push(options.feeds.join({ view: lease.view, kind, filterKey, matches }, onEvent));
+    for (const { lease, selection } of selected) {
+      detach.push(options.feeds.join(lease.view, selection, onEvent));
     }
   };
   void start();

@@ -1,12 +1,16 @@
 import type { Logger } from "pino";
 import type { Clock } from "../clock.ts";
-import type { FeedRegistry } from "./shared-feed.ts";
-import type { StreamObserver } from "./stream-observer.ts";
-import type { SubscriptionLimits } from "./subscription-limits.ts";
-import type { ViewRegistry } from "./view-registry.ts";
+import type { FeedRegistry } from "./subscribers/shared-feed.ts";
+import type { StreamObserver } from "./subscribers/stream-observer.ts";
+import type { SubscriptionLimits } from "./subscribers/subscription-limits.ts";
+import type { ViewRegistry } from "./views/view-registry.ts";
 
-/** What every domain's streams and queries need. */
-export interface StreamSettings {
+/**
+ * The services one kubesub process's streams and queries share (the views, the feeds, the
+ * subscription limits, the metrics observer, the shutdown signal and the clock), with the
+ * services they run by. Made once in app.ts; PodStreams, IdeStreams and DaskStreams each hold it.
+ */
+export interface StreamServices {
   views: ViewRegistry;
   /** Label (on pods and custom resources) that names the owning user. */
   userLabel: string;

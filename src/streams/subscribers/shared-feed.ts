@@ -1,15 +1,10 @@
-import { type Clock, systemClock } from "../clock.ts";
+import { type Clock, systemClock } from "../../clock.ts";
+import type { ModelDelta, View } from "../views/view.ts";
+import type { Selection } from "./selection.ts";
 import type { StreamEvent } from "./stream-event.ts";
-import type { ModelDelta, View } from "./view.ts";
 
-/** What a feed is for: one view, one model kind, one filter. */
-export interface FeedSpec<M> {
-  view: View<M>;
-  kind: string;
-  /** Equal keys mean equal filters: subscribers with the same key receive the same events. */
-  filterKey: string;
-  matches: (model: M) => boolean;
-}
+/** What a feed is keyed by and filters with: the selection's kind and filter. */
+type FeedFilter<M> = Pick<Selection<M>, "kind" | "filterKey" | "matches">;
 
 type Member = (event: StreamEvent<unknown>) => void;
 
@@ -34,19 +29,18 @@ export class FeedRegistry {
   }
 
   /** Call in the same synchronous turn as reading the view's snapshot. Returns leave(). */
-  join<M>(spec: FeedSpec<M>, member: Member): () => void {
-    const view = spec.view as View<unknown>;
-    let byFilter = this.feeds.get(view);
+  join<M>(view: View<M>, filter: FeedFilter<M>, member: Member): () => void {
+    let byFilter = this.feeds.get(view as View<unknown>);
     if (!byFilter) {
       byFilter = new Map();
-      this.feeds.set(view, byFilter);
+      this.feeds.set(view as View<unknown>, byFilter);
     }
-    const key = `${spec.kind}\u0000${spec.filterKey}`;
+    const key = `${filter.kind}\u0000${filter.filterKey}`;
     let feed = byFilter.get(key);
     if (!feed) {
       const members = new Set<Member>();
-      const detach = spec.view.addHandler((delta) => {
-        const event = toEvent(spec, delta, this.clock.date().toISOString());
+      const detach = view.addHandler((delta) => {
+        const event = toEvent(filter, delta, this.clock.date().toISOString());
         if (event) for (const m of members) m(event as StreamEvent<unknown>);
       });
       feed = { members, detach };
@@ -63,8 +57,8 @@ export class FeedRegistry {
 }
 
 /** The event a delta means for a filter: transitions in and out of it are FILTER_CHANGE. */
-function toEvent<M>(spec: FeedSpec<M>, delta: ModelDelta<M>, observedAt: string): StreamEvent<M> | undefined {
-  const { kind, matches } = spec;
+function toEvent<M>(filter: FeedFilter<M>, delta: ModelDelta<M>, observedAt: string): StreamEvent<M> | undefined {
+  const { kind, matches } = filter;
   const { resourceVersion } = delta;
   const cause = "CLUSTER_CHANGE" as const;
   switch (delta.type) {

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { ResourceType } from "../kube/types.ts";
+import type { ResourceType } from "../../kube/types.ts";
 
 /** What a stream or query reads: list and watch of these resources in this namespace. */
 export interface AccessCheck {

@@ -1,4 +1,4 @@
-import { KubesubError } from "../errors.ts";
+import { KubesubError } from "../../errors.ts";
 
 export interface SubscriptionLimitsOptions {
   /** Open streams one identity may hold. */

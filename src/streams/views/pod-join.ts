@@ -1,13 +1,8 @@
-import { GroupIndex } from "../domain/group-index.ts";
-import { type KubePod, type Pod, toPod } from "../domain/pod.ts";
-import type { Delta } from "../kube/store.ts";
-import { type KubeObject, objectKey } from "../kube/types.ts";
+import { GroupIndex } from "../../domain/group-index.ts";
+import { type JoinedPod, type KubePod, toPod } from "../../domain/pod.ts";
+import type { Delta } from "../../kube/store.ts";
+import { type KubeObject, objectKey } from "../../kube/types.ts";
 import type { ViewSource } from "./derived-view.ts";
-
-export interface JoinedPod {
-  raw: KubeObject;
-  pod: Pod;
-}
 
 /**
  * Keeps a GroupIndex of pods by the group each belongs to (an IDE, a Dask cluster...), from the

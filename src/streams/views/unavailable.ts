@@ -1,5 +1,5 @@
-import { KubeApiError } from "../kube/errors.ts";
-import { type ResourceType, resourceName } from "../kube/types.ts";
+import { KubeApiError } from "../../kube/errors.ts";
+import { type ResourceType, resourceName } from "../../kube/types.ts";
 import type { UnavailableSource } from "./view.ts";
 
 /** Names what is missing in words a platform engineer can act on. */

@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
-import { highestResourceVersion } from "../domain/pod-set.ts";
-import type { Informer } from "../kube/informer.ts";
-import type { Delta } from "../kube/store.ts";
-import type { KubeObject, ResourceType } from "../kube/types.ts";
+import { highestResourceVersion } from "../../domain/pod-set.ts";
+import type { Informer } from "../../kube/informer.ts";
+import type { Delta } from "../../kube/store.ts";
+import type { KubeObject, ResourceType } from "../../kube/types.ts";
 import { describeUnavailable } from "./unavailable.ts";
 import type { ModelDelta, UnavailableSource, View } from "./view.ts";
 

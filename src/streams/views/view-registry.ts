@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
-import type { InformerLease, InformerRegistry } from "../kube/informer-registry.ts";
-import type { KubeObject, ResourceType } from "../kube/types.ts";
+import type { InformerLease, InformerRegistry } from "../../kube/informer-registry.ts";
+import type { KubeObject, ResourceType } from "../../kube/types.ts";
 import { DerivedView, type DerivedViewOptions, type ViewSource } from "./derived-view.ts";
 import type { View } from "./view.ts";
 

@@ -1,9 +1,9 @@
-import { deadline } from "../clock.ts";
-import { SourceUnavailableError } from "../errors.ts";
+import { deadline } from "../../clock.ts";
+import { SourceUnavailableError } from "../../errors.ts";
+import type { StreamServices } from "../stream-services.ts";
+import type { UnavailableSource } from "../views/view.ts";
 import type { StreamAccess } from "./access.ts";
-import { accessCheck, type StreamPart } from "./open-stream.ts";
-import type { StreamSettings } from "./stream-settings.ts";
-import type { UnavailableSource } from "./view.ts";
+import { accessCheck, type Selection } from "./selection.ts";
 
 /**
  * Answers a query from a shared view: authorizes the caller, waits (up to the sync timeout) for
@@ -11,20 +11,20 @@ import type { UnavailableSource } from "./view.ts";
  * SOURCE_UNAVAILABLE error naming it; one it can do without (isRequired false) only narrows it.
  */
 export async function listView<M>(
-  settings: StreamSettings,
+  services: StreamServices,
   access: StreamAccess,
   namespace: string,
-  part: StreamPart<M>,
+  selection: Selection<M>,
   isRequired: (source: UnavailableSource) => boolean = () => true,
 ): Promise<M[]> {
-  await access.authorize(accessCheck([part as StreamPart<unknown>], namespace));
-  const lease = settings.views.acquire(part.definition, namespace);
-  const waiting = deadline(settings.clock, settings.syncTimeoutMs);
+  await access.authorize(accessCheck([selection as Selection<unknown>], namespace));
+  const lease = services.views.acquire(selection.definition, namespace);
+  const waiting = deadline(services.clock, services.syncTimeoutMs);
   try {
     await lease.view.settle(waiting.signal);
     const missing = lease.view.unavailable().find(isRequired);
     if (missing) throw new SourceUnavailableError(missing.message);
-    return lease.view.list().filter(part.matches);
+    return lease.view.list().filter(selection.matches);
   } finally {
     waiting.cancel();
     lease.release();
