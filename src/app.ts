@@ -6,7 +6,7 @@ import { InformerRegistry } from "./kube/informer-registry.ts";
 import type { KubesubOptions } from "./options.ts";
 import { buildSchema } from "./schema/index.ts";
 import { requestAuthenticator } from "./server/auth/request-authenticator.ts";
-import { createHttpServer } from "./server/http-server.ts";
+import { createHttpEdge } from "./server/http-edge.ts";
 import { Metrics } from "./server/metrics.ts";
 import { checkReadiness } from "./server/readiness.ts";
 import { createKubesubYoga } from "./server/yoga.ts";
@@ -83,7 +83,7 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     limits: security.limits,
     clock,
   });
-  const server = createHttpServer({
+  const server = createHttpEdge({
     yoga,
     readiness: () => checkReadiness({ registry, probeApiServer: options.probeApiServer }),
     authenticate: requestAuthenticator(options.auth, logger),

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
-import type { RequestAuthenticator } from "../http-server.ts";
+import type { RequestAuthenticator } from "../http-edge.ts";
 import type { Authenticator } from "./authenticator.ts";
 import type { Authorizer } from "./authorizer.ts";
 import { anonymousIdentity } from "./identity.ts";

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import type { ErrorCode } from "../errors.ts";
 import { requestContext } from "../request-context.ts";
 import type { StreamAccess } from "../streams/subscribers/access.ts";
 import { codeForStatus, errorBody, errorContentType, messageForStatus } from "./http-errors.ts";
@@ -15,7 +16,7 @@ import type { KubesubYoga } from "./yoga.ts";
  */
 export type RequestAuthenticator = (request: IncomingMessage, requestId: string) => Promise<StreamAccess | undefined>;
 
-export interface HttpServerOptions {
+export interface HttpEdgeOptions {
   yoga: KubesubYoga;
   readiness: () => Promise<ReadinessReport>;
   authenticate: RequestAuthenticator;
@@ -27,11 +28,16 @@ export interface HttpServerOptions {
 }
 
 /**
- * node:http in front of yoga: /healthz (the process is alive) and /readyz need no credentials;
- * everything GraphQL does, and a caller without valid ones gets 401 before any stream opens.
- * GraphiQL's page itself is static and served to anyone; the operations it sends are not.
+ * kubesub's HTTP edge: node:http in front of yoga, and everything that happens before GraphQL does.
+ * - /healthz (the process is alive), /readyz (JSON report) and /metrics need no credentials;
+ * - request ids (X-Request-Id, and a requestId on every log line the request causes);
+ * - the body limit, applied to bodies however they are framed (request-body.ts);
+ * - authentication: a caller without valid credentials gets 401 before any stream opens; GraphiQL's
+ *   page itself is static and served to anyone, the operations it sends are not;
+ * - what Node's HTTP parser refuses (oversized headers, malformed HTTP, a bad Host or Expect).
+ * Every refusal here has the one error shape of http-errors.ts, with a code of src/errors.ts.
  */
-export function createHttpServer({ yoga, readiness, authenticate, maxBodyBytes, metrics, logger }: HttpServerOptions): Server {
+export function createHttpEdge({ yoga, readiness, authenticate, maxBodyBytes, metrics, logger }: HttpEdgeOptions): Server {
   // Node's own answer to an HTTP/1.1 request without Host is an empty 400: targetProblem refuses it instead.
   const server = createServer({ requireHostHeader: false }, (req, res) => {
     const offered = req.headers["x-request-id"];
@@ -147,7 +153,7 @@ function isGraphiqlPage(req: IncomingMessage): boolean {
   return req.method === "GET" && (req.headers.accept ?? "").includes("text/html") && !(req.url ?? "").includes("query=");
 }
 
-function refuse(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+function refuse(res: ServerResponse, status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { "content-type": errorContentType, ...headers }).end(errorBody([{ message, extensions: { code } }]));
 }
 
