@@ -47,7 +47,7 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     clock,
   });
   const views = new ViewRegistry(registry, logger);
-  const metrics = options.metrics ?? new Metrics();
+  const metrics = options.metrics ?? new Metrics(clock);
   metrics.watchInformers(registry);
   const subscriptions = new SubscriptionLimits({
     perSubject: options.security.maxSubscriptionsPerIdentity,

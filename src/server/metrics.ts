@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { type Clock, systemClock } from "../clock.ts";
 import type { InformerRegistry } from "../kube/informer-registry.ts";
 import type { StreamObserver } from "../streams/subscribers/stream-observer.ts";
 import { FastHistogram } from "./fast-histogram.ts";
@@ -18,7 +19,8 @@ export class Metrics {
     this.informers = informers;
   }
 
-  constructor() {
+  /** clock: the time that delivery latencies and informer ages are measured on. */
+  constructor(clock: Clock = systemClock) {
     const self = this;
     const registry = this.registry;
     // Every name kubesub serves starts with kubesub_ once, Node.js's process metrics too:
@@ -88,7 +90,7 @@ export class Metrics {
         const change =
           event.type === "updated" || ((event.type === "added" || event.type === "deleted") && event.cause !== "INITIAL_STATE");
         if (change) {
-          latency.observe(field, Math.max(0, Date.now() - observedAt(event.observedAt)) / 1000);
+          latency.observe(field, Math.max(0, clock.now() - observedAt(event.observedAt)) / 1000);
         }
       },
     };
@@ -133,7 +135,7 @@ export class Metrics {
     );
     perInformerGauge("kubesub_informer_last_event_age_seconds", "Seconds since the informer's last list or change event.", (e) => {
       const at = e.informer.status.lastEventAt;
-      return at === 0 ? Number.NaN : (Date.now() - at) / 1000;
+      return at === 0 ? Number.NaN : (clock.now() - at) / 1000;
     });
   }
 }
