@@ -15,6 +15,11 @@ export interface InformerRegistryOptions {
   logger?: Logger;
   /** Times the linger and, unless informer.clock says otherwise, the informers. Default systemClock. */
   clock?: Clock;
+  /**
+   * What each resource's objects are reduced to on arrival, before they are cached (client-go's
+   * TransformFunc): what the layers above read, and nothing else. Default: managedFields dropped.
+   */
+  transformFor?: (type: ResourceType) => (<O extends KubeObject>(object: O) => O) | undefined;
 }
 
 /** A counted reference to a shared informer. release() is idempotent. */
@@ -53,7 +58,13 @@ export class InformerRegistry {
     let entry = this.entries.get(key);
     if (!entry) {
       const source = this.options.sources<KubeObject>(type, namespace);
-      const informer = new Informer(source, { logger: this.options.logger, clock: this.clock, ...this.options.informer });
+      const transform = this.options.transformFor?.(type);
+      const informer = new Informer(source, {
+        logger: this.options.logger,
+        clock: this.clock,
+        ...this.options.informer,
+        ...(transform ? { transform } : {}),
+      });
       entry = { informer, references: 0, lingerTimer: undefined };
       this.entries.set(key, entry);
       informer.start();
