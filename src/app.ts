@@ -42,6 +42,7 @@ export function createKubesub(options: KubesubOptions): Kubesub {
   const registry = new InformerRegistry({
     sources: options.sources,
     lingerMs: options.informerLingerMs,
+    scope: options.watchScope,
     informer: { inactivityTimeoutMs: options.watchInactivityTimeoutMs, backoff: { maxMs: options.retryMaxMs } },
     logger,
     clock,

@@ -43,6 +43,11 @@ const settings = {
     default: String(defaultSettings.informerLingerMs),
     help: "Milliseconds an informer outlives its last subscriber",
   },
+  "watch-scope": {
+    env: "KUBESUB_WATCH_SCOPE",
+    default: defaultSettings.watchScope,
+    help: "cluster: one list and watch per resource for all projects (fewest apiserver connections; needs cluster-wide list and watch); namespace: one per resource and project (per-namespace Roles suffice)",
+  },
   "watch-inactivity-timeout": {
     env: "KUBESUB_WATCH_INACTIVITY_TIMEOUT_MS",
     default: String(defaultSettings.watchInactivityTimeoutMs),
@@ -135,6 +140,7 @@ const schema = z.object({
   "queue-size": z.coerce.number().int().min(1),
   "sync-timeout": milliseconds,
   "informer-linger": z.coerce.number().int().min(0),
+  "watch-scope": z.enum(["cluster", "namespace"]),
   "watch-inactivity-timeout": milliseconds,
   "retry-max": milliseconds,
   "shutdown-timeout": milliseconds,
@@ -225,6 +231,7 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     queueSize: v["queue-size"],
     syncTimeoutMs: v["sync-timeout"],
     informerLingerMs: v["informer-linger"],
+    watchScope: v["watch-scope"],
     watchInactivityTimeoutMs: v["watch-inactivity-timeout"],
     retryMaxMs: v["retry-max"],
     shutdownTimeoutMs: v["shutdown-timeout"],

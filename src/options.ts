@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { type Clock, systemClock } from "./clock.ts";
 import type { IDEConvention } from "./domain/ide.ts";
-import type { SourceFactory } from "./kube/informer-registry.ts";
+import type { SourceFactory, WatchScope } from "./kube/informer-registry.ts";
 import type { AuthSettings } from "./server/auth/request-authenticator.ts";
 import type { Metrics } from "./server/metrics.ts";
 import type { QueryLimits } from "./server/use-query-limits.ts";
@@ -28,6 +28,8 @@ export interface KubesubSettings {
   queueSize: number;
   syncTimeoutMs: number;
   informerLingerMs: number;
+  /** One list and watch per resource for the cluster, or per resource and project: see WatchScope. */
+  watchScope: WatchScope;
   watchInactivityTimeoutMs: number;
   /** Upper bound of the backoff between failed lists or watches. */
   retryMaxMs: number;
@@ -58,6 +60,7 @@ export const defaultSettings: Readonly<KubesubSettings> = {
   queueSize: 1_000,
   syncTimeoutMs: 30_000,
   informerLingerMs: 30_000,
+  watchScope: "cluster",
   watchInactivityTimeoutMs: 90_000,
   retryMaxMs: 30_000,
   shutdownTimeoutMs: 10_000,

@@ -1,11 +1,20 @@
 import type { Logger } from "pino";
 import { type Clock, systemClock, type Timer } from "../clock.ts";
-import { Informer, type InformerOptions } from "./informer.ts";
-import type { ListWatchSource } from "./list-watch-source.ts";
+import { Informer, type InformerOptions, type SharedInformer } from "./informer.ts";
+import { allNamespaces, type ListWatchSource } from "./list-watch-source.ts";
+import { NamespaceInformer } from "./namespace-informer.ts";
 import { type KubeObject, type ResourceType, resourceName } from "./types.ts";
 
-/** Makes the list-watch source of one resource in one namespace. */
+/** Makes the list-watch source of one resource in one namespace, or in all of them (allNamespaces). */
 export type SourceFactory = <T extends KubeObject>(type: ResourceType, namespace: string) => ListWatchSource<T>;
+
+/**
+ * --watch-scope. "cluster": one list and watch per resource for the whole cluster, each project's
+ * views reading their namespace's share: a handful of apiserver connections whatever the number of
+ * projects, but kubesub needs cluster-wide list and watch. "namespace": one list and watch per
+ * resource and project: least privilege (per-namespace Roles suffice), one watch per project.
+ */
+export type WatchScope = "cluster" | "namespace";
 
 export interface InformerRegistryOptions {
   sources: SourceFactory;
@@ -20,11 +29,13 @@ export interface InformerRegistryOptions {
    * TransformFunc): what the layers above read, and nothing else. Default: managedFields dropped.
    */
   transformFor?: (type: ResourceType) => (<O extends KubeObject>(object: O) => O) | undefined;
+  /** Default "namespace". */
+  scope?: WatchScope;
 }
 
 /** A counted reference to a shared informer. release() is idempotent. */
 export interface InformerLease<T extends KubeObject> {
-  readonly informer: Informer<T>;
+  readonly informer: SharedInformer<T>;
   release(): void;
 }
 
@@ -35,9 +46,10 @@ interface Entry {
 }
 
 /**
- * Shares one informer per (resource, namespace) among all its users. The first acquire() starts
- * it; it stops lingerMs after the last lease is released, unless acquired again meanwhile.
- * N subscribers to the same resource and namespace therefore mean one LIST and one WATCH.
+ * Shares one informer per (resource, namespace), or per resource with scope "cluster", among all
+ * its users. The first acquire() starts it; it stops lingerMs after the last lease is released,
+ * unless acquired again meanwhile. N subscribers to the same resource and namespace therefore mean
+ * one LIST and one WATCH; with scope "cluster", N subscribers in any number of projects too.
  */
 export class InformerRegistry {
   private readonly entries = new Map<string, Entry>();
@@ -52,12 +64,18 @@ export class InformerRegistry {
     this.clock = options.clock ?? systemClock;
   }
 
+  get scope(): WatchScope {
+    return this.options.scope ?? "namespace";
+  }
+
   acquire<T extends KubeObject>(type: ResourceType, namespace: string): InformerLease<T> {
     if (this.closed) throw new Error("informer registry is shut down");
-    const key = `${resourceName(type)}/${namespace}`;
+    const cluster = this.scope === "cluster";
+    const watched = cluster ? allNamespaces : namespace;
+    const key = `${resourceName(type)}/${cluster ? "*" : namespace}`;
     let entry = this.entries.get(key);
     if (!entry) {
-      const source = this.options.sources<KubeObject>(type, namespace);
+      const source = this.options.sources<KubeObject>(type, watched);
       const transform = this.options.transformFor?.(type);
       const informer = new Informer(source, {
         logger: this.options.logger,
@@ -75,8 +93,9 @@ export class InformerRegistry {
 
     const held = entry;
     let released = false;
+    const informer = held.informer as unknown as Informer<T>;
     return {
-      informer: held.informer as unknown as Informer<T>,
+      informer: cluster ? new NamespaceInformer(informer, namespace) : informer,
       release: () => {
         if (released) return;
         released = true;

@@ -22,6 +22,24 @@ export interface InformerStatus {
   lastEventAt: number;
 }
 
+/**
+ * What the layers above read of an informer: one resource, in one namespace or (with cluster-scope
+ * informers) one namespace's share of a cluster-wide cache (namespace-informer.ts).
+ */
+export interface SharedInformer<T extends KubeObject> {
+  readonly description: string;
+  /** Whether the cache behind it lists and watches every namespace (--watch-scope cluster). */
+  readonly clusterWide?: boolean;
+  readonly hasSynced: boolean;
+  readonly status: InformerStatus;
+  waitForSync(signal?: AbortSignal): Promise<void>;
+  list(): T[];
+  /** By store key, namespace/name. */
+  get(key: string): T | undefined;
+  /** Returns the function that removes the handler. */
+  addHandler(handler: DeltaHandler<T>): () => void;
+}
+
 export interface InformerOptions extends ReflectorOptions {
   logger?: Logger;
 }
@@ -44,10 +62,12 @@ export function dropManagedFields<O extends KubeObject>(object: O): O {
  * - A handler that throws is logged and skipped; the informer and other handlers go on.
  * - stop() is idempotent and ends the reflector; waiters on waitForSync() are rejected.
  */
-export class Informer<T extends KubeObject> {
+export class Informer<T extends KubeObject> implements SharedInformer<T> {
   readonly description: string;
   private readonly store = new ObjectStore<T>();
   private readonly handlers = new Set<DeltaHandler<T>>();
+  /** Handlers of one namespace's deltas only: a cluster-wide informer routes each delta to its project's. */
+  private readonly namespaceHandlers = new Map<string, Set<DeltaHandler<T>>>();
   private readonly reflector: Reflector<T>;
   private readonly logger: Logger | undefined;
   private readonly clock: Clock;
@@ -91,6 +111,7 @@ export class Informer<T extends KubeObject> {
       for (const waiter of this.syncWaiters) waiter.reject(new Error(`informer for ${this.description} stopped`));
       this.syncWaiters.clear();
       this.handlers.clear();
+      this.namespaceHandlers.clear();
     }
     await this.reflector.stop();
   }
@@ -145,6 +166,11 @@ export class Informer<T extends KubeObject> {
     return this.store.list();
   }
 
+  /** A snapshot of one namespace's objects in the cache. */
+  listIn(namespace: string): T[] {
+    return this.store.listIn(namespace);
+  }
+
   get(key: string): T | undefined {
     return this.store.get(key);
   }
@@ -153,6 +179,21 @@ export class Informer<T extends KubeObject> {
   addHandler(handler: DeltaHandler<T>): () => void {
     this.handlers.add(handler);
     return () => this.handlers.delete(handler);
+  }
+
+  /** A handler of the deltas of one namespace's objects only. Returns the function that removes it. */
+  addNamespaceHandler(namespace: string, handler: DeltaHandler<T>): () => void {
+    let handlers = this.namespaceHandlers.get(namespace);
+    if (!handlers) {
+      handlers = new Set();
+      this.namespaceHandlers.set(namespace, handlers);
+    }
+    handlers.add(handler);
+    const added = handlers;
+    return () => {
+      added.delete(handler);
+      if (added.size === 0 && this.namespaceHandlers.get(namespace) === added) this.namespaceHandlers.delete(namespace);
+    };
   }
 
   private onReplace(items: T[], resourceVersion: string): void {
@@ -186,12 +227,17 @@ export class Informer<T extends KubeObject> {
   }
 
   private dispatch(delta: Delta<T>): void {
-    for (const handler of this.handlers) {
-      try {
-        handler(delta);
-      } catch (error) {
-        this.logger?.error({ err: error }, "informer handler threw; continuing");
-      }
+    for (const handler of this.handlers) this.call(handler, delta);
+    if (this.namespaceHandlers.size === 0) return;
+    const handlers = this.namespaceHandlers.get(delta.object.metadata?.namespace ?? "");
+    if (handlers) for (const handler of handlers) this.call(handler, delta);
+  }
+
+  private call(handler: DeltaHandler<T>, delta: Delta<T>): void {
+    try {
+      handler(delta);
+    } catch (error) {
+      this.logger?.error({ err: error }, "informer handler threw; continuing");
     }
   }
 }

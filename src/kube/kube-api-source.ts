@@ -1,7 +1,7 @@
 import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig, Watch } from "@kubernetes/client-node";
 import { KubeApiError } from "./errors.ts";
 import type { SourceFactory } from "./informer-registry.ts";
-import type { ListResult, ListWatchSource, WatchEvent, WatchOptions } from "./list-watch-source.ts";
+import { allNamespaces, type ListResult, type ListWatchSource, type WatchEvent, type WatchOptions } from "./list-watch-source.ts";
 import { type KubeObject, type ResourceType, resourceName } from "./types.ts";
 
 export interface KubeApiSourceOptions {
@@ -17,6 +17,13 @@ export interface KubeApiSourceOptions {
    * inactivity timeout; keep this one longer so that the reflector's fires first. Default 100 s.
    */
   clientInactivityTimeoutMs?: number;
+  /**
+   * LIST pages in flight at once, for every resource and namespace together. Each needs a
+   * connection of client-node's pool, which keeps it open a while after; with cluster-scope
+   * watches (one connection each), this keeps kubesub's connections to the apiserver at a handful
+   * even when many informers start at once. Default 3.
+   */
+  maxConcurrentLists?: number;
 }
 
 interface ListPage {
@@ -33,6 +40,7 @@ interface ListPage {
  * WATCH as plain JSON (timestamps as strings); the domain layer accepts both.
  */
 export function kubeApiSources(kubeConfig: KubeConfig, options: KubeApiSourceOptions = {}): SourceFactory {
+  sharePools(kubeConfig);
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const pageSize = options.pageSize ?? 500;
@@ -42,20 +50,27 @@ export function kubeApiSources(kubeConfig: KubeConfig, options: KubeApiSourceOpt
   // the apiserver's bookmarks; without this, every quiet watch would be cut every 30 s.
   Object.assign(watcher, { requestTimeoutMs: options.clientInactivityTimeoutMs ?? 100_000 });
 
-  const listPage = (type: ResourceType, namespace: string, continueToken: string | undefined): Promise<ListPage> => {
-    const params = { namespace, limit: pageSize, _continue: continueToken };
-    if (type.group === "" && type.plural === "pods") return core.listNamespacedPod(params) as Promise<ListPage>;
+  const listSlots = new Slots(options.maxConcurrentLists ?? 3);
+  const listPage = (type: ResourceType, namespace: string, continueToken: string | undefined): Promise<ListPage> =>
+    listSlots.run(() => listPageNow(type, namespace, continueToken));
+  const listPageNow = (type: ResourceType, namespace: string, continueToken: string | undefined): Promise<ListPage> => {
+    const page = { limit: pageSize, _continue: continueToken };
+    const everywhere = namespace === allNamespaces;
+    if (type.group === "" && type.plural === "pods") {
+      return (everywhere ? core.listPodForAllNamespaces(page) : core.listNamespacedPod({ ...page, namespace })) as Promise<ListPage>;
+    }
     if (type.group === "") throw new Error(`core resource ${type.plural} has no list API wired in kube-api-source`);
-    return custom.listNamespacedCustomObject({ ...params, group: type.group, version: type.version, plural: type.plural });
+    const resource = { ...page, group: type.group, version: type.version, plural: type.plural };
+    return everywhere ? custom.listClusterCustomObject(resource) : custom.listNamespacedCustomObject({ ...resource, namespace });
   };
 
   return <T extends KubeObject>(type: ResourceType, namespace: string): ListWatchSource<T> => {
+    const scope = namespace === allNamespaces ? "" : `/namespaces/${namespace}`;
     const path =
-      type.group === ""
-        ? `/api/${type.version}/namespaces/${namespace}/${type.plural}`
-        : `/apis/${type.group}/${type.version}/namespaces/${namespace}/${type.plural}`;
+      type.group === "" ? `/api/${type.version}${scope}/${type.plural}` : `/apis/${type.group}/${type.version}${scope}/${type.plural}`;
+    const where = namespace === allNamespaces ? "all namespaces" : namespace;
     return {
-      description: `${resourceName(type)} in ${namespace}`,
+      description: `${resourceName(type)} in ${where}`,
       async list(signal: AbortSignal): Promise<ListResult<T>> {
         const items: KubeObject[] = [];
         let continueToken: string | undefined;
@@ -63,7 +78,7 @@ export function kubeApiSources(kubeConfig: KubeConfig, options: KubeApiSourceOpt
         do {
           if (signal.aborted) throw new KubeApiError("list aborted");
           const page = await listPage(type, namespace, continueToken).catch((error: unknown) => {
-            throw toKubeApiError(error, `list ${resourceName(type)} in ${namespace}`);
+            throw toKubeApiError(error, `list ${resourceName(type)} in ${where}`);
           });
           items.push(...page.items);
           resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
@@ -160,4 +175,51 @@ function parseStatus(body: unknown): { message?: string; reason?: string } {
     }
   }
   return (body ?? {}) as { message?: string; reason?: string };
+}
+
+/** At most `size` tasks run at once; the others wait their turn, in order. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  async run<R>(task: () => Promise<R>): Promise<R> {
+    if (this.free > 0) this.free -= 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free += 1;
+    }
+  }
+}
+
+type DispatcherFactory = (cluster: unknown, agentOptions: unknown) => unknown;
+const pooled = new WeakSet<KubeConfig>();
+
+/**
+ * client-node 2.0 makes a new connection pool (an undici Agent) for every request it sends, so every
+ * LIST, TokenReview and SubjectAccessReview opens a TLS connection of its own, which then idles
+ * open a while: hundreds of connections under load. This makes every request sent with this
+ * KubeConfig (kubesub's lists and watches, and its authenticator's and authorizer's reviews when
+ * they use the same KubeConfig) share one pool per cluster and user. Credentials travel in each
+ * request's headers, so sharing the pool shares no identity. Idempotent.
+ */
+export function sharePools(kubeConfig: KubeConfig): void {
+  if (pooled.has(kubeConfig)) return;
+  pooled.add(kubeConfig);
+  const target = kubeConfig as unknown as { createDispatcher: DispatcherFactory };
+  const create = target.createDispatcher.bind(kubeConfig);
+  const pools = new Map<string, unknown>();
+  target.createDispatcher = (cluster, agentOptions) => {
+    const { name, server } = (cluster ?? {}) as { name?: string; server?: string };
+    const key = JSON.stringify([name, server, kubeConfig.getCurrentUser()?.name]);
+    if (!pools.has(key)) pools.set(key, create(cluster, agentOptions));
+    return pools.get(key);
+  };
 }

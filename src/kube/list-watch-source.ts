@@ -1,5 +1,8 @@
 import type { KubeObject } from "./types.ts";
 
+/** The namespace of a source that lists and watches a resource in every namespace. */
+export const allNamespaces = "";
+
 /** The result of a consistent LIST: the items and the resourceVersion to watch from. */
 export interface ListResult<T extends KubeObject> {
   items: T[];

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type Clock, systemClock } from "../clock.ts";
 import { KubeApiError } from "./errors.ts";
-import type { ListResult, ListWatchSource, WatchEvent, WatchOptions } from "./list-watch-source.ts";
+import { allNamespaces, type ListResult, type ListWatchSource, type WatchEvent, type WatchOptions } from "./list-watch-source.ts";
 import { type KubeObject, objectKey, type ResourceType, resourceName } from "./types.ts";
 
 type ChangeType = "ADDED" | "MODIFIED" | "DELETED";
@@ -59,7 +59,7 @@ export class MemoryCluster {
   source<T extends KubeObject>(type: ResourceType, namespace: string): ListWatchSource<T> {
     const resource = resourceName(type);
     return {
-      description: `${resource} in ${namespace}`,
+      description: namespace === allNamespaces ? `${resource} in all namespaces` : `${resource} in ${namespace}`,
       list: (signal) => this.list(resource, namespace, signal) as Promise<ListResult<T>>,
       watch: (options) => this.watch(resource, namespace, options as unknown as WatchOptions<KubeObject>),
     };
@@ -195,7 +195,7 @@ export class MemoryCluster {
       this.compactedRevision = dropped.at(-1)?.revision ?? this.compactedRevision;
     }
     for (const watch of this.watches) {
-      if (watch.resource === resource && watch.namespace === namespace) {
+      if (watch.resource === resource && (watch.namespace === namespace || watch.namespace === allNamespaces)) {
         watch.deliver({ type, object: structuredClone(object) });
       }
     }
@@ -219,8 +219,12 @@ export class MemoryCluster {
     if (signal.aborted) throw new KubeApiError("list aborted");
     const failure = this.pendingListFailures.shift();
     if (failure !== undefined) throw failure;
+    const buckets =
+      namespace === allNamespaces
+        ? [...this.objects].filter(([id]) => id.startsWith(`${resource}/`)).map(([, bucket]) => bucket)
+        : [this.bucket(resource, namespace)];
     return {
-      items: [...this.bucket(resource, namespace).values()].map((o) => structuredClone(o)),
+      items: buckets.flatMap((bucket) => [...bucket.values()].map((o) => structuredClone(o))),
       resourceVersion: this.currentRevision,
     };
   }
@@ -274,7 +278,7 @@ export class MemoryCluster {
       // Replay what happened after the requested revision.
       if (from >= this.compactedRevision) {
         for (const entry of this.history) {
-          if (entry.revision > from && entry.resource === resource && entry.namespace === namespace) {
+          if (entry.revision > from && entry.resource === resource && (entry.namespace === namespace || namespace === allNamespaces)) {
             watch.deliver({ type: entry.type, object: structuredClone(entry.object) });
           }
         }

@@ -17,6 +17,8 @@ export type Delta<T extends KubeObject> =
  */
 export class ObjectStore<T extends KubeObject> {
   private readonly items = new Map<string, T>();
+  /** Keys by namespace, so that one project's objects are found without scanning the cluster's. */
+  private readonly byNamespace = new Map<string, Set<string>>();
 
   get size(): number {
     return this.items.size;
@@ -29,6 +31,18 @@ export class ObjectStore<T extends KubeObject> {
   /** A copy of the current objects, in insertion order. */
   list(): T[] {
     return [...this.items.values()];
+  }
+
+  /** A copy of the current objects of one namespace. */
+  listIn(namespace: string): T[] {
+    const keys = this.byNamespace.get(namespace);
+    if (!keys) return [];
+    const objects: T[] = [];
+    for (const key of keys) {
+      const object = this.items.get(key);
+      if (object) objects.push(object);
+    }
+    return objects;
   }
 
   /**
@@ -46,7 +60,7 @@ export class ObjectStore<T extends KubeObject> {
     }
     for (const [key, old] of this.items) {
       if (!seen.has(key)) {
-        this.items.delete(key);
+        this.remove(key, old);
         deltas.push({ type: "deleted", object: old, resourceVersion });
       }
     }
@@ -59,7 +73,7 @@ export class ObjectStore<T extends KubeObject> {
     if (type === "DELETED") {
       const old = this.items.get(key);
       if (!old) return undefined;
-      this.items.delete(key);
+      this.remove(key, old);
       return { type: "deleted", object };
     }
     return this.upsert(key, object);
@@ -68,8 +82,25 @@ export class ObjectStore<T extends KubeObject> {
   private upsert(key: string, object: T): Delta<T> | undefined {
     const old = this.items.get(key);
     this.items.set(key, object);
-    if (!old) return { type: "added", object };
+    if (!old) {
+      const namespace = object.metadata?.namespace ?? "";
+      let keys = this.byNamespace.get(namespace);
+      if (!keys) {
+        keys = new Set();
+        this.byNamespace.set(namespace, keys);
+      }
+      keys.add(key);
+      return { type: "added", object };
+    }
     if (resourceVersionOf(old) === resourceVersionOf(object)) return undefined;
     return { type: "updated", old, object };
+  }
+
+  private remove(key: string, old: T): void {
+    this.items.delete(key);
+    const namespace = old.metadata?.namespace ?? "";
+    const keys = this.byNamespace.get(namespace);
+    keys?.delete(key);
+    if (keys?.size === 0) this.byNamespace.delete(namespace);
   }
 }

@@ -56,7 +56,8 @@ function podInformer(): Informer<KubeObject> {
 async function subscribeAfterSeeding(pods: Record<string, string>, overrides: Parameters<typeof startKubesubOn>[1] = {}) {
   const namespace = ns?.name ?? "";
   for (const [name, user] of Object.entries(pods)) await createPod(cp.core(), namespace, name, user);
-  kubesub = await startKubesubOn(cp, overrides);
+  // The faults are the watch's: one per project shows them on the apiserver's metrics per namespace.
+  kubesub = await startKubesubOn(cp, { watchScope: "namespace", ...overrides });
   stream = new PodEventStream(kubesub.origin, { project: namespace });
   const initial = await stream.take({ until: isComplete });
   expect(initial.at(-1)).toMatchObject({ __typename: "InitialStateComplete", count: Object.keys(pods).length });

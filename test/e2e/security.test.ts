@@ -57,6 +57,8 @@ async function startSecured(overrides: SecurityOverrides = {}) {
     },
     security: { recheckIntervalMs, ...overrides },
     informerLingerMs: 200,
+    // One watch per project, so that what is (not) watched for a caller shows per namespace.
+    watchScope: "namespace",
   });
   servers.push(kubesub);
   return kubesub;

@@ -28,7 +28,7 @@ describe("watch sharing", () => {
     // Namespace-scoped pod watches open before kubesub starts (none on the local control plane; on
     // an existing cluster, other clients' watches in other namespaces).
     const baseline = await cp.openWatches({ resource: "pods" });
-    kubesub = await startKubesubOn(cp, { informerLingerMs: 200 });
+    kubesub = await startKubesubOn(cp, { informerLingerMs: 200, watchScope: "namespace" });
     const origin = kubesub.origin;
 
     // Half over distinct connections (/graphql), half over graphql-sse's single connection mode.

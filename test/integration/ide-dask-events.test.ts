@@ -186,7 +186,7 @@ async function warmPodInformer(): Promise<void> {
   const pods = subscribe(`subscription Pods($project: String!) { podEvents(project: $project) { __typename } }`, { project });
   await take(pods, { until: (r) => (r.data?.podEvents as Event | undefined)?.__typename === "InitialStateComplete" });
   await pods.return?.();
-  expect(kubesub.app.registry.snapshot().map((entry) => entry.key)).toEqual([`pods/${project}`]);
+  expect(kubesub.app.registry.snapshot().map((entry) => entry.key)).toEqual(["pods/*"]);
 }
 
 const updatePod = (name: string, mutate: (pod: KubePod) => void) => cluster.update<KubePod>(podResource, project, name, mutate);
@@ -550,7 +550,8 @@ describe("daskEvents", () => {
 
   it("a DaskCluster CRD that cannot be listed yet: ResourceUnavailable NOT_INSTALLED, InitialStateComplete, then DaskClusterAdded once a retry lists it", async () => {
     await warmPodInformer();
-    const listsOf = () => cluster.stats.lists.get(`daskclusters.kubernetes.dask.org/${project}`) ?? 0;
+    // kubesub's default --watch-scope cluster: one list of daskclusters for all projects.
+    const listsOf = () => cluster.stats.lists.get("daskclusters.kubernetes.dask.org/") ?? 0;
     expect(listsOf()).toBe(0);
     cluster.failNextLists(new KubeApiError("the server could not find the requested resource", { statusCode: 404 }));
 

@@ -1,6 +1,7 @@
 import { createClient } from "graphql-sse";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import type { KubePod } from "../../src/domain/pod.ts";
+import { allNamespaces } from "../../src/kube/list-watch-source.ts";
 import { podResource } from "../../src/kube/resources.ts";
 import { type RunningKubesub, startOnMemoryCluster } from "../helpers/kubesub-server.ts";
 import { podFixture } from "../helpers/pods.ts";
@@ -37,8 +38,8 @@ it("/metrics counts open subscriptions, deliveries, delivery latency and the inf
   expect(value(text, 'kubesub_events_delivered_total{field="podEvents"}')).toBe(3);
   // The snapshot is not a change: only the live update counts towards delivery latency.
   expect(value(text, 'kubesub_event_delivery_latency_seconds_count{field="podEvents"}')).toBe(1);
-  expect(value(text, 'kubesub_informer_synced{informer="pods/team-a"}')).toBe(1);
-  expect(value(text, 'kubesub_informer_relists_total{informer="pods/team-a"}')).toBe(0);
+  expect(value(text, 'kubesub_informer_synced{informer="pods/*"}')).toBe(1);
+  expect(value(text, 'kubesub_informer_relists_total{informer="pods/*"}')).toBe(0);
   expect(text).toContain("# TYPE kubesub_event_delivery_latency_seconds histogram");
 
   await stream.return?.();
@@ -58,8 +59,8 @@ it("/metrics names start with kubesub_ exactly once, and its counters, the infor
   const client = createClient({ url: `${kubesub.origin}/graphql`, singleConnection: false, retryAttempts: 0 });
   const stream = client.iterate({ query: `subscription { podEvents(project: "team-a") { __typename } }` });
   await take(stream, { count: 2 });
-  const metric = async (series: string) => value(await scrape(), `${series}{informer="pods/team-a"}`);
-  const watching = () => expect(kubesub.cluster.activeWatches(podResource, "team-a")).toBe(1);
+  const metric = async (series: string) => value(await scrape(), `${series}{informer="pods/*"}`);
+  const watching = () => expect(kubesub.cluster.activeWatches(podResource, allNamespaces)).toBe(1);
   // A reset connection: the watch restarts. Then a 410 Gone: the informer relists.
   await vi.waitFor(watching);
   kubesub.cluster.breakWatches();

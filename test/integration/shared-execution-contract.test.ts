@@ -40,6 +40,8 @@ const unions = ["PodEvent", "IDEEvent", "DaskEvent"] as const;
 let kubesub: RunningKubesub & { cluster: MemoryCluster };
 beforeAll(async () => {
   kubesub = await startOnMemoryCluster({
+    // Per-project informers, so that a list in another project can be made to fail (ResourceUnavailable).
+    watchScope: "namespace",
     // Everything selected, four levels down, is far over the production limits.
     security: {
       maxBodyBytes: 1_048_576,

@@ -36,6 +36,7 @@ describe("loadConfig", () => {
       queueSize: 1000,
       syncTimeoutMs: 30_000,
       informerLingerMs: 30_000,
+      watchScope: "cluster",
       watchInactivityTimeoutMs: 90_000,
       retryMaxMs: 30_000,
       shutdownTimeoutMs: 10_000,

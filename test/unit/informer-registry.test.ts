@@ -1,9 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { KubePod } from "../../src/domain/pod.ts";
 import { InformerRegistry } from "../../src/kube/informer-registry.ts";
+import { allNamespaces } from "../../src/kube/list-watch-source.ts";
 import { MemoryCluster } from "../../src/kube/memory-cluster.ts";
 import { podResource } from "../../src/kube/resources.ts";
 import type { ResourceType } from "../../src/kube/types.ts";
+import { podFixture } from "../helpers/pods.ts";
 import { settle } from "./support.ts";
 
 const lingerMs = 1_000;
@@ -124,5 +126,52 @@ describe("InformerRegistry", () => {
     b.release(); // a late release after close is harmless
     await vi.advanceTimersByTimeAsync(10 * lingerMs);
     expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe("InformerRegistry with --watch-scope cluster", () => {
+  let clusterScoped: InformerRegistry;
+  beforeEach(() => {
+    clusterScoped = new InformerRegistry({ sources: (type, namespace) => cluster.source(type, namespace), lingerMs, scope: "cluster" });
+  });
+  afterEach(() => clusterScoped.close());
+
+  it("lists and watches each resource once for every project, and gives each project only its own objects and deltas", async () => {
+    cluster.create(podResource, podFixture("team-a", "a-1"));
+    cluster.create(podResource, podFixture("team-b", "b-1"));
+    const projects = Array.from({ length: 100 }, (_, i) => (i === 0 ? "team-a" : i === 1 ? "team-b" : `project-${i}`));
+    const leases = projects.map((project) => clusterScoped.acquire<KubePod>(podResource, project));
+    await Promise.all(leases.map((lease) => lease.informer.waitForSync()));
+    await settle();
+
+    expect([...cluster.stats.lists]).toEqual([["pods/", 1]]);
+    expect([...cluster.stats.watchesStarted]).toEqual([["pods/", 1]]);
+    expect(Object.fromEntries(clusterScoped.snapshot().map((e) => [e.key, e.references]))).toEqual({ "pods/*": 100 });
+    const [teamA, teamB, empty] = leases;
+    expect(teamA?.informer.list().map((pod) => pod.metadata?.name)).toEqual(["a-1"]);
+    expect(teamB?.informer.list().map((pod) => pod.metadata?.name)).toEqual(["b-1"]);
+    expect(empty?.informer.list()).toEqual([]);
+    expect(teamA?.informer.get("team-b/b-1")).toBeUndefined();
+
+    const seen: string[] = [];
+    teamA?.informer.addHandler((delta) => seen.push(`team-a ${delta.type} ${delta.object.metadata?.name}`));
+    teamB?.informer.addHandler((delta) => seen.push(`team-b ${delta.type} ${delta.object.metadata?.name}`));
+    cluster.create(podResource, podFixture("team-b", "b-2"));
+    cluster.delete(podResource, "team-a", "a-1");
+    await settle();
+    expect(seen).toEqual(["team-b added b-2", "team-a deleted a-1"]);
+  });
+
+  it("stops the cluster-wide informer lingerMs after the last project's release", async () => {
+    const a = clusterScoped.acquire(podResource, "team-a");
+    const b = clusterScoped.acquire(podResource, "team-b");
+    await a.informer.waitForSync();
+    a.release();
+    await vi.advanceTimersByTimeAsync(lingerMs * 2);
+    expect(cluster.activeWatches(podResource, allNamespaces)).toBe(1);
+    b.release();
+    await vi.advanceTimersByTimeAsync(lingerMs + 1);
+    expect(clusterScoped.snapshot()).toEqual([]);
+    expect(cluster.activeWatches(podResource, allNamespaces)).toBe(0);
   });
 });

@@ -1,13 +1,13 @@
 import type { Logger } from "pino";
 import { highestResourceVersion } from "../../domain/pod-set.ts";
-import type { Informer } from "../../kube/informer.ts";
+import type { SharedInformer } from "../../kube/informer.ts";
 import type { Delta } from "../../kube/store.ts";
 import type { KubeObject, ResourceType } from "../../kube/types.ts";
 import { describeUnavailable } from "./unavailable.ts";
 import type { ModelDelta, UnavailableSource, View } from "./view.ts";
 
 export interface ViewSource {
-  informer: Informer<KubeObject>;
+  informer: SharedInformer<KubeObject>;
   type: ResourceType;
   namespace: string;
 }
@@ -77,7 +77,7 @@ export class DerivedView<M> implements View<M> {
   unavailable(): UnavailableSource[] {
     return this.options.sources
       .filter(({ informer }) => !informer.hasSynced)
-      .map(({ informer, type, namespace }) => describeUnavailable(type, namespace, informer.status.lastError));
+      .map(({ informer, type, namespace }) => describeUnavailable(type, namespace, informer.status.lastError, informer.clusterWide));
   }
 
   resourceVersion(): string {

@@ -3,7 +3,7 @@ import { type ResourceType, resourceName } from "../../kube/types.ts";
 import type { UnavailableSource } from "./view.ts";
 
 /** Names what is missing in words a platform engineer can act on. */
-export function describeUnavailable(type: ResourceType, namespace: string, error: unknown): UnavailableSource {
+export function describeUnavailable(type: ResourceType, namespace: string, error: unknown, clusterWide = false): UnavailableSource {
   const resource = resourceName(type);
   const apiResource = `${type.group === "" ? "" : `${type.group}/`}${type.version} ${type.plural}`;
   const status = error instanceof KubeApiError ? error.statusCode : undefined;
@@ -13,6 +13,14 @@ export function describeUnavailable(type: ResourceType, namespace: string, error
       namespace,
       reason: "NOT_INSTALLED",
       message: `${apiResource} is not installed in this cluster; kubesub keeps retrying and will deliver once it is`,
+    };
+  }
+  if ((status === 401 || status === 403) && clusterWide) {
+    return {
+      resource,
+      namespace,
+      reason: "FORBIDDEN",
+      message: `kubesub is not allowed to list and watch ${resource} in all namespaces (--watch-scope cluster); grant it cluster-wide list and watch, or run it with --watch-scope namespace`,
     };
   }
   if (status === 401 || status === 403) {
