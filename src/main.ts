@@ -54,7 +54,7 @@ if (unauthenticatedBeyondLoopback && !config.allowUnauthenticatedOnNonLoopback) 
 if (kube) {
   const server = kube.kubeConfig.getCurrentCluster()?.server;
   logger.info({ kubeconfig: kube.origin, server }, "watching the cluster from this kubeconfig");
-  sources = kubeApiSources(kube.kubeConfig);
+  sources = kubeApiSources(kube.kubeConfig, { onRequest: (verb) => metrics.apiserverRequests.inc({ verb }) });
   const versions = kube.kubeConfig.makeApiClient(VersionApi);
   probeApiServer = async () => {
     await versions.getCode();

@@ -1,4 +1,6 @@
 import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig, Watch } from "@kubernetes/client-node";
+import type { Clock } from "../clock.ts";
+import { ApiDiscovery, type DiscoveryGet } from "./discovery.ts";
 import { KubeApiError } from "./errors.ts";
 import type { SourceFactory } from "./informer-registry.ts";
 import { allNamespaces, type ListResult, type ListWatchSource, type WatchEvent, type WatchOptions } from "./list-watch-source.ts";
@@ -24,6 +26,12 @@ export interface KubeApiSourceOptions {
    * even when many informers start at once. Default 3.
    */
   maxConcurrentLists?: number;
+  /** How long discovery of a custom resource's group and version is believed (ApiDiscovery). Default 10 s. */
+  discoveryTtlMs?: number;
+  /** Times discovery. Default systemClock. */
+  clock?: Clock;
+  /** Told about every request sent to the apiserver: a LIST page, a WATCH, a discovery GET. */
+  onRequest?: (verb: "list" | "watch" | "discovery") => void;
 }
 
 interface ListPage {
@@ -51,8 +59,19 @@ export function kubeApiSources(kubeConfig: KubeConfig, options: KubeApiSourceOpt
   Object.assign(watcher, { requestTimeoutMs: options.clientInactivityTimeoutMs ?? 100_000 });
 
   const listSlots = new Slots(options.maxConcurrentLists ?? 3);
+  const discover = discoveryGet(custom);
+  const discovery = new ApiDiscovery(
+    (path) => {
+      options.onRequest?.("discovery");
+      return discover(path);
+    },
+    { ttlMs: options.discoveryTtlMs, clock: options.clock },
+  );
   const listPage = (type: ResourceType, namespace: string, continueToken: string | undefined): Promise<ListPage> =>
-    listSlots.run(() => listPageNow(type, namespace, continueToken));
+    listSlots.run(() => {
+      options.onRequest?.("list");
+      return listPageNow(type, namespace, continueToken);
+    });
   const listPageNow = (type: ResourceType, namespace: string, continueToken: string | undefined): Promise<ListPage> => {
     const page = { limit: pageSize, _continue: continueToken };
     const everywhere = namespace === allNamespaces;
@@ -75,6 +94,8 @@ export function kubeApiSources(kubeConfig: KubeConfig, options: KubeApiSourceOpt
         const items: KubeObject[] = [];
         let continueToken: string | undefined;
         let resourceVersion = "";
+        // A custom resource that is not installed fails here, learned once per group and version.
+        await discovery.ensureServed(type);
         do {
           if (signal.aborted) throw new KubeApiError("list aborted");
           const page = await listPage(type, namespace, continueToken).catch((error: unknown) => {
@@ -86,8 +107,9 @@ export function kubeApiSources(kubeConfig: KubeConfig, options: KubeApiSourceOpt
         } while (continueToken);
         return { items: items as T[], resourceVersion };
       },
-      watch(options: WatchOptions<T>): Promise<void> {
-        return watchPath(watcher, path, minTimeout, options as unknown as WatchOptions<KubeObject>);
+      watch(watchOptions: WatchOptions<T>): Promise<void> {
+        options.onRequest?.("watch");
+        return watchPath(watcher, path, minTimeout, watchOptions as unknown as WatchOptions<KubeObject>);
       },
     };
   };
@@ -221,5 +243,18 @@ export function sharePools(kubeConfig: KubeConfig): void {
     const key = JSON.stringify([name, server, kubeConfig.getCurrentUser()?.name]);
     if (!pools.has(key)) pools.set(key, create(cluster, agentOptions));
     return pools.get(key);
+  };
+}
+
+/** Discovery of custom resources' groups and versions through client-node (credentials, shared pool). */
+function discoveryGet(custom: CustomObjectsApi): DiscoveryGet {
+  return async (path) => {
+    const [, , group, version] = path.split("/");
+    try {
+      return { status: 200, body: await custom.getAPIResources({ group: group ?? "", version: version ?? "" }) };
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 404) return { status: 404 };
+      throw toKubeApiError(error, `discover ${path}`);
+    }
   };
 }

@@ -11,6 +11,8 @@ import { FastHistogram } from "./fast-histogram.ts";
 export class Metrics {
   readonly registry = new Registry();
   readonly authCache: Counter<"cache" | "result">;
+  /** Requests kubesub sent to the apiserver, by verb (list pages, watches, discovery). */
+  readonly apiserverRequests: Counter<"verb">;
   readonly observer: StreamObserver;
   private informers: InformerRegistry | undefined;
 
@@ -63,6 +65,12 @@ export class Metrics {
       label: "field",
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registry,
+    });
+    this.apiserverRequests = new Counter({
+      name: "kubesub_apiserver_requests_total",
+      help: "Requests kubesub sent to the apiserver for its informers, by verb: list (a page), watch, discovery.",
+      labelNames: ["verb"],
+      registers: [registry],
     });
     this.authCache = new Counter({
       name: "kubesub_auth_cache_lookups_total",
