@@ -38,6 +38,12 @@ export interface SharedInformer<T extends KubeObject> {
   get(key: string): T | undefined;
   /** Returns the function that removes the handler. */
   addHandler(handler: DeltaHandler<T>): () => void;
+  /**
+   * Told once when the resource stops being readable for good (not installed any more, access
+   * taken away: a 401, 403 or 404), not on every retry; told again only after it was read again.
+   * Returns the function that removes the handler.
+   */
+  addOutageHandler(handler: (cause: unknown) => void): () => void;
 }
 
 export interface InformerOptions extends ReflectorOptions {
@@ -68,6 +74,9 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
   private readonly handlers = new Set<DeltaHandler<T>>();
   /** Handlers of one namespace's deltas only: a cluster-wide informer routes each delta to its project's. */
   private readonly namespaceHandlers = new Map<string, Set<DeltaHandler<T>>>();
+  private readonly outageHandlers = new Set<(cause: unknown) => void>();
+  /** Since the last permanent failure, until the next successful list. */
+  private inOutage = false;
   private readonly reflector: Reflector<T>;
   private readonly logger: Logger | undefined;
   private readonly clock: Clock;
@@ -112,6 +121,7 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
       this.syncWaiters.clear();
       this.handlers.clear();
       this.namespaceHandlers.clear();
+      this.outageHandlers.clear();
     }
     await this.reflector.stop();
   }
@@ -181,6 +191,11 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
     return () => this.handlers.delete(handler);
   }
 
+  addOutageHandler(handler: (cause: unknown) => void): () => void {
+    this.outageHandlers.add(handler);
+    return () => this.outageHandlers.delete(handler);
+  }
+
   /** A handler of the deltas of one namespace's objects only. Returns the function that removes it. */
   addNamespaceHandler(namespace: string, handler: DeltaHandler<T>): () => void {
     let handlers = this.namespaceHandlers.get(namespace);
@@ -203,6 +218,7 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
     const firstSync = !this.state.synced;
     this.state.synced = true;
     this.state.lastError = undefined;
+    this.inOutage = false;
     if (firstSync) {
       this.logger?.info({ objects: items.length, resourceVersion }, "informer synced");
     } else {
@@ -223,6 +239,16 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
     if (!this.state.synced && isPermanent(error)) {
       for (const waiter of this.syncWaiters) waiter.reject(error);
       this.syncWaiters.clear();
+    }
+    if (isPermanent(error) && !this.inOutage) {
+      this.inOutage = true;
+      for (const handler of this.outageHandlers) {
+        try {
+          handler(error);
+        } catch (failure) {
+          this.logger?.error({ err: failure }, "informer outage handler threw; continuing");
+        }
+      }
     }
   }
 

@@ -42,6 +42,7 @@ export class MemoryCluster {
   private readonly history: HistoryEntry[] = [];
   private readonly watches = new Set<ActiveWatch>();
   private pendingListFailures: unknown[] = [];
+  private readonly pendingListFailuresOf = new Map<string, unknown[]>();
   private listGate: Promise<void> | undefined;
   /** Counters for tests and the demo: how many lists and watches each resource/namespace saw. */
   readonly stats = { lists: new Map<string, number>(), watchesStarted: new Map<string, number>() };
@@ -124,6 +125,12 @@ export class MemoryCluster {
   /** The next lists fail with these errors, one each, in order. */
   failNextLists(...errors: unknown[]): void {
     this.pendingListFailures.push(...errors);
+  }
+
+  /** The next lists of this resource (in any namespace) fail with these errors, in order. */
+  failNextListsOf(type: ResourceType, ...errors: unknown[]): void {
+    const resource = resourceName(type);
+    this.pendingListFailuresOf.set(resource, [...(this.pendingListFailuresOf.get(resource) ?? []), ...errors]);
   }
 
   /** Lists wait until the returned function is called (to test stop() during a list). */
@@ -217,7 +224,7 @@ export class MemoryCluster {
       });
     }
     if (signal.aborted) throw new KubeApiError("list aborted");
-    const failure = this.pendingListFailures.shift();
+    const failure = this.pendingListFailuresOf.get(resource)?.shift() ?? this.pendingListFailures.shift();
     if (failure !== undefined) throw failure;
     const buckets =
       namespace === allNamespaces

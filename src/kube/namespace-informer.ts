@@ -42,4 +42,8 @@ export class NamespaceInformer<T extends KubeObject> implements SharedInformer<T
   addHandler(handler: DeltaHandler<T>): () => void {
     return this.informer.addNamespaceHandler(this.namespace, handler);
   }
+
+  addOutageHandler(handler: (cause: unknown) => void): () => void {
+    return this.informer.addOutageHandler(handler);
+  }
 }

@@ -46,7 +46,7 @@ export const UnavailableReasonEnum = builder.enumType("UnavailableReason", {
 
 export const ResourceUnavailable = builder.objectRef<Unavailable>("ResourceUnavailable").implement({
   description:
-    "A resource this stream reads cannot be read yet. The stream goes on with what it can read; kubesub keeps retrying, and the resource's objects arrive as ordinary Added events once it can.",
+    "A resource this stream reads cannot be read: yet (before InitialStateComplete), or any more (live: its CRD was deleted, or kubesub's access to it taken away; once per outage). The stream goes on with what it can read; kubesub keeps retrying, and the resource's objects arrive as ordinary Added events once it can.",
   fields: (t) => ({
     resource: t.exposeString("resource", { description: 'Resource and group, as RBAC names them: "daskclusters.kubernetes.dask.org".' }),
     namespace: t.exposeString("namespace"),

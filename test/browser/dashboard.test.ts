@@ -107,7 +107,9 @@ async function connection(page: Page, testId: string, state: ConnectionState["ph
 describe.skipIf(!hasChromium)(`the dashboard in headless Chromium${skipNote}`, () => {
   const cluster = new MemoryCluster();
   const missing = { daskJobs: true };
-  const options = { syncTimeoutMs: 1_000 };
+  // Per-project informers: the DaskJob CRD is made to be missing in team-a only, which only a
+  // per-namespace list can show (a real CRD is missing everywhere; see the e2e missing-crds test).
+  const options = { syncTimeoutMs: 1_000, watchScope: "namespace" as const };
   let kubesub: RunningKubesub;
   let vite: ViteDevServer;
   let dashboardUrl: string;

@@ -576,6 +576,43 @@ describe("daskEvents", () => {
     await stream.return?.();
   });
 
+  it("a DaskCluster CRD deleted mid-stream: its clusters leave, ResourceUnavailable NOT_INSTALLED says why, and once it is back its clusters come as added", async () => {
+    const stream = daskEvents({ resources: ["CLUSTERS", "WORKER_GROUPS"], target: "analysis" });
+    const start = (await initial(stream)).map(summary);
+    expect(start).toContain("DaskClusterAdded analysis INITIAL_STATE");
+
+    // The CRD goes: the operator's objects are deleted, then the resource is no longer served.
+    for (const name of cluster.objectsOf(daskClusterResource, project).map((c) => c.metadata?.name ?? "")) {
+      cluster.delete(daskClusterResource, project, name);
+    }
+    cluster.failNextListsOf(
+      daskClusterResource,
+      ...Array.from({ length: 2 }, () => new KubeApiError("the server could not find the requested resource", { statusCode: 404 })),
+    );
+    cluster.expireWatches();
+    const gone = eventsOf(await take(stream, { until: (r) => eventsOf([r])[0]?.__typename === "ResourceUnavailable", timeoutMs: 4_000 }));
+    // The worker group stays (its own CRD is still there), and belongs to nobody without its cluster.
+    expect(gone.map(summary)).toEqual([
+      "DaskClusterDeleted analysis CLUSTER_CHANGE",
+      "DaskWorkerGroupUpdated analysis-default [user]",
+      "ResourceUnavailable daskclusters.kubernetes.dask.org",
+    ]);
+    expect(gone.at(-1)).toMatchObject({ namespace: project, reason: "NOT_INSTALLED" });
+
+    // A new subscriber learns it from its start.
+    const late = daskEvents({ resources: ["CLUSTERS"], target: "analysis" });
+    expect((await initial(late)).map(summary)).toEqual(["ResourceUnavailable daskclusters.kubernetes.dask.org", "InitialStateComplete 0"]);
+
+    // Installed again: a retry lists it, and what exists arrives on both streams.
+    cluster.create(daskClusterResource, daskClusterObject({ name: "analysis", namespace: project, user: "carol", replicas: 1 }));
+    for (const s of [stream, late]) {
+      const back = eventsOf(await take(s, { until: (r) => eventsOf([r])[0]?.__typename === "DaskClusterAdded", timeoutMs: 6_000 }));
+      expect(back.map(summary)).toContain("DaskClusterAdded analysis CLUSTER_CHANGE");
+    }
+    await stream.return?.();
+    await late.return?.();
+  });
+
   it("a DaskCluster CRD that cannot be listed yet is reported once, though every Dask view reads it; worker groups and autoscalers take their cluster's user once it can", async () => {
     await warmPodInformer();
     cluster.failNextLists(new KubeApiError("the server could not find the requested resource", { statusCode: 404 }));

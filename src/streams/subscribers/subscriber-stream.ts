@@ -148,8 +148,21 @@ export function subscriberStream(
         ),
       );
     };
+    // A resource that stops being readable mid-stream (its CRD deleted, access taken away) is told
+    // once per outage, however many of the stream's views read it; its objects come back as added.
+    const outages = new WeakSet<object>();
     for (const { lease, selection } of selected) {
       detach.push(options.feeds.join(lease.view, selection, onEvent));
+      detach.push(
+        lease.view.addUnavailableHandler((missing, cause) => {
+          if (typeof cause === "object" && cause !== null) {
+            if (outages.has(cause)) return;
+            outages.add(cause);
+          }
+          log()?.warn({ ...missing }, "a resource the stream reads is no longer readable");
+          onEvent({ type: "unavailable", ...missing, observedAt: clock.date().toISOString() });
+        }),
+      );
     }
   };
   void start();

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { highestResourceVersion } from "../../domain/pod-set.ts";
+import { isPermanent } from "../../kube/errors.ts";
 import type { SharedInformer } from "../../kube/informer.ts";
 import type { Delta } from "../../kube/store.ts";
 import type { KubeObject, ResourceType } from "../../kube/types.ts";
@@ -41,6 +42,7 @@ export class DerivedView<M> implements View<M> {
   private readonly options: DerivedViewOptions<M>;
   private readonly models = new Map<string, M>();
   private readonly handlers = new Set<(delta: ModelDelta<M>) => void>();
+  private readonly unavailableHandlers = new Set<(source: UnavailableSource, cause: unknown) => void>();
   private readonly detach: (() => void)[];
 
   constructor(options: DerivedViewOptions<M>) {
@@ -53,6 +55,14 @@ export class DerivedView<M> implements View<M> {
         for (const key of options.affectedKeys(index, delta)) this.recompute(key, resourceVersion);
       }),
     );
+    for (const { informer, type, namespace } of options.sources) {
+      this.detach.push(
+        informer.addOutageHandler((cause) => {
+          const source = describeUnavailable(type, namespace, cause, informer.clusterWide);
+          for (const handler of this.unavailableHandlers) handler(source, cause);
+        }),
+      );
+    }
     for (const [index, { informer }] of options.sources.entries()) {
       for (const object of informer.list()) {
         const resourceVersion = object.metadata?.resourceVersion ?? "";
@@ -74,9 +84,14 @@ export class DerivedView<M> implements View<M> {
     await Promise.all(this.options.sources.map(({ informer }) => informer.waitForSync(signal).catch(() => {})));
   }
 
+  addUnavailableHandler(handler: (source: UnavailableSource, cause: unknown) => void): () => void {
+    this.unavailableHandlers.add(handler);
+    return () => this.unavailableHandlers.delete(handler);
+  }
+
   unavailable(): UnavailableSource[] {
     return this.options.sources
-      .filter(({ informer }) => !informer.hasSynced)
+      .filter(({ informer }) => !informer.hasSynced || isPermanent(informer.status.lastError))
       .map(({ informer, type, namespace }) => describeUnavailable(type, namespace, informer.status.lastError, informer.clusterWide));
   }
 
@@ -88,6 +103,7 @@ export class DerivedView<M> implements View<M> {
   close(): void {
     for (const detach of this.detach) detach();
     this.handlers.clear();
+    this.unavailableHandlers.clear();
   }
 
   private recompute(key: string, resourceVersion: string): void {

@@ -38,6 +38,11 @@ export interface View<M> {
    */
   settle(signal: AbortSignal): Promise<void>;
   unavailable(): UnavailableSource[];
+  /**
+   * Told when a source that could be read stops being readable (a CRD deleted, access taken
+   * away); cause identifies the outage, the same for every view that reads that source.
+   */
+  addUnavailableHandler(handler: (source: UnavailableSource, cause: unknown) => void): () => void;
   /** The highest resourceVersion its sources have seen. */
   resourceVersion(): string;
 }
