@@ -72,7 +72,7 @@ export interface DaskJob {
 }
 
 /** The fields of the operator's resources that kubesub reads; raw JSON from the API. */
-interface DaskObject extends KubeObject {
+export interface DaskObject extends KubeObject {
   spec?: {
     cluster?: string | object;
     worker?: { replicas?: number };

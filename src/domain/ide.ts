@@ -22,6 +22,11 @@ const stoppedAnnotation = "kubeflow-resource-stopped";
 // JupyterHub's KubeSpawner.
 const hubUserKey = "hub.jupyter.org/username";
 
+/** The annotations of a pod that the IDE conventions read (every other one is dropped on arrival, see slim.ts). */
+export const podAnnotationsRead: readonly string[] = [hubUserKey];
+/** The annotations of a Kubeflow Notebook that the IDE conventions read. */
+export const notebookAnnotationsRead: readonly string[] = [serverTypeAnnotation, creatorAnnotation, stoppedAnnotation];
+
 // Maps, not object literals: a label or annotation value such as "constructor" must find nothing.
 const kindByLabel = new Map<string, IDEKind>([
   ["jupyterlab", "JUPYTERLAB"],

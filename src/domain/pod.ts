@@ -69,7 +69,7 @@ export interface KubePod extends KubeObject {
   };
 }
 
-interface KubeContainerStatus {
+export interface KubeContainerStatus {
   name?: string;
   ready?: boolean;
   restartCount?: number;
