@@ -88,8 +88,37 @@ const phases = new Map<string, PodPhase>([
   ["Failed", "FAILED"],
 ]);
 
-const cache = new WeakMap<KubePod, Map<string, Pod>>();
+/** Projections by user label (one in practice), then by object: a WeakMap entry per pod, no more. */
+const cache = new Map<string, WeakMap<KubePod, Pod>>();
 const labelMaps = new WeakMap<Pod, Record<string, string>>();
+
+/**
+ * Label objects are shared by every pod that carries the same key and value (most of a pod's
+ * labels are its app's, chart's or user's): they are never mutated. The pool forgets everything
+ * when it grows past its limit, so that unique values (hashes, names) cannot grow it without end.
+ */
+const labelPool = new Map<string, Map<string, Label>>();
+let pooledLabels = 0;
+const labelPoolLimit = 4_096;
+
+function label(key: string, value: string): Label {
+  let byValue = labelPool.get(key);
+  const pooled = byValue?.get(value);
+  if (pooled) return pooled;
+  if (pooledLabels >= labelPoolLimit) {
+    labelPool.clear();
+    pooledLabels = 0;
+    byValue = undefined;
+  }
+  if (!byValue) {
+    byValue = new Map();
+    labelPool.set(key, byValue);
+  }
+  const created = Object.freeze({ key, value });
+  byValue.set(value, created);
+  pooledLabels += 1;
+  return created;
+}
 
 /** The pod's labels as a map, for selector matching (cached per model). */
 export function labelsOf(pod: Pod): Record<string, string> {
@@ -115,15 +144,15 @@ export interface JoinedPod {
  * keeps one object per version, so every subscriber of that version shares one projection.
  */
 export function toPod(pod: KubePod, userLabel: string): Pod {
-  let byLabel = cache.get(pod);
-  if (!byLabel) {
-    byLabel = new Map();
-    cache.set(pod, byLabel);
+  let byPod = cache.get(userLabel);
+  if (!byPod) {
+    byPod = new WeakMap();
+    cache.set(userLabel, byPod);
   }
-  let projected = byLabel.get(userLabel);
+  let projected = byPod.get(pod);
   if (!projected) {
     projected = project(pod, userLabel);
-    byLabel.set(userLabel, projected);
+    byPod.set(pod, projected);
   }
   return projected;
 }
@@ -131,11 +160,11 @@ export function toPod(pod: KubePod, userLabel: string): Pod {
 function project(pod: KubePod, userLabel: string): Pod {
   const meta = pod.metadata ?? {};
   const status = pod.status ?? {};
-  const containers = [
-    ...(status.initContainerStatuses ?? []).map((c) => toContainerStatus(c, true)),
-    ...(status.containerStatuses ?? []).map((c) => toContainerStatus(c, false)),
-  ];
-  const labels = Object.entries(meta.labels ?? {}).map(([key, value]) => ({ key, value }));
+  // concat, not a spread: an array of exactly their number, which the model keeps.
+  const containers = (status.initContainerStatuses ?? [])
+    .map((c) => toContainerStatus(c, true))
+    .concat((status.containerStatuses ?? []).map((c) => toContainerStatus(c, false)));
+  const labels = Object.entries(meta.labels ?? {}).map(([key, value]) => label(key, value));
   const owner = meta.ownerReferences?.find((o) => o.controller) ?? meta.ownerReferences?.[0];
   const deletionTimestamp = isoTimestamp(meta.deletionTimestamp);
   const ready = status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;

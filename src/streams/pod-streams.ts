@@ -49,7 +49,9 @@ export class PodStreams {
       selection: {
         definition: this.definition,
         kind: "Pod",
-        matches: (pod) => (user === undefined || pod.user === user) && matchesSelector(labelsOf(pod), requirements),
+        // Without a selector, no pod's labels are turned into a map (labelsOf keeps one per pod).
+        matches: (pod) =>
+          (user === undefined || pod.user === user) && (requirements.length === 0 || matchesSelector(labelsOf(pod), requirements)),
         filterKey: JSON.stringify([user, requirements]),
         resourceVersion: (pod) => pod.resourceVersion,
       },
