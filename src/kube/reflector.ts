@@ -31,6 +31,12 @@ export interface ReflectorOptions {
   clock?: Clock;
 }
 
+/** A watch under way: when it started, and its end (a rejection when it failed). */
+interface RunningWatch {
+  startedAt: number;
+  ended: Promise<void>;
+}
+
 /**
  * Keeps a sink in step with one resource: LIST, then WATCH from the list's resourceVersion, forever.
  *
@@ -89,18 +95,18 @@ export class Reflector<T extends KubeObject> {
     const signal = this.stopController.signal;
     while (!this.stopped) {
       try {
+        let watch: RunningWatch;
         if (this.lastResourceVersion === undefined) {
           this.backoff.started();
-          const list = await this.source.list(signal);
-          if (this.stopped) return;
-          this.lastResourceVersion = list.resourceVersion;
-          this.sink.replace(list.items.map(this.transform), list.resourceVersion);
+          const listed = await this.listThenWatch(signal);
+          if (!listed) return;
+          watch = listed;
+        } else {
+          watch = this.startWatch(this.lastResourceVersion);
         }
-        this.backoff.started();
-        const startedAt = this.clock.now();
-        await this.watchOnce(this.lastResourceVersion);
+        await watch.ended;
         if (this.stopped) return;
-        if (this.clock.now() - startedAt < this.minWatchDurationMs) {
+        if (this.clock.now() - watch.startedAt < this.minWatchDurationMs) {
           await this.clock.sleep(this.backoff.next(), signal);
         }
       } catch (error) {
@@ -116,6 +122,30 @@ export class Reflector<T extends KubeObject> {
         await this.clock.sleep(delayMs, signal);
       }
     }
+  }
+
+  /**
+   * LIST, hand the sink the transformed items and start the watch from the list's resourceVersion,
+   * in one synchronous turn (whoever waited for the sync finds the watch open). A method of its
+   * own, which returns once the watch has started, so that nothing keeps the list as it came: a
+   * suspended async function keeps its locals, and loop() waits for as long as the watch lasts,
+   * which would keep every listed object, whole, beside its transformed copy in the cache.
+   * Resolves to undefined when stopped meanwhile.
+   */
+  private async listThenWatch(signal: AbortSignal): Promise<RunningWatch | undefined> {
+    const list = await this.source.list(signal);
+    if (this.stopped) return undefined;
+    this.lastResourceVersion = list.resourceVersion;
+    this.sink.replace(list.items.map(this.transform), list.resourceVersion);
+    return this.startWatch(list.resourceVersion);
+  }
+
+  private startWatch(resourceVersion: string): RunningWatch {
+    this.backoff.started();
+    const ended = this.watchOnce(resourceVersion);
+    // loop() awaits it a microtask later; a watch that fails at once is not an unhandled rejection meanwhile.
+    ended.catch(() => {});
+    return { startedAt: this.clock.now(), ended };
   }
 
   private async watchOnce(resourceVersion: string): Promise<void> {
