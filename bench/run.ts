@@ -3,6 +3,8 @@
 // table and writes every figure to bench/results/latest.json.
 // `npm run bench -- --apiserver [--quick]`: instead, kubesub against one list+watch per subscriber
 // on a real etcd + kube-apiserver (apiserver-baseline.ts), merged into latest.json under "apiserver".
+// `npm run bench -- --tenants [--quick]`: P projects x U users with authentication, every subscriber
+// its own feed, against a raw broadcaster routing per topic (tenants.ts); bench/results/tenants.json.
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -24,6 +26,13 @@ const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 if (process.argv.includes("--apiserver")) {
   const { runApiServerBench } = await import("./apiserver-baseline.ts");
   await runApiServerBench({ quick });
+  process.exit(0);
+}
+
+// Opt-in too: `--tenants [--quick]`, many projects and users, each subscriber its own feed (tenants.ts).
+if (process.argv.includes("--tenants")) {
+  const { runTenantsBench } = await import("./tenants.ts");
+  await runTenantsBench({ quick, onlySystem });
   process.exit(0);
 }
 
