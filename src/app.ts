@@ -2,6 +2,7 @@ import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { systemClock } from "./clock.ts";
+import { slimTransformFor } from "./domain/slim.ts";
 import { InformerRegistry } from "./kube/informer-registry.ts";
 import type { KubesubOptions } from "./options.ts";
 import { buildSchema } from "./schema/index.ts";
@@ -44,6 +45,8 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     lingerMs: options.informerLingerMs,
     scope: options.watchScope,
     informer: { inactivityTimeoutMs: options.watchInactivityTimeoutMs, backoff: { maxMs: options.retryMaxMs } },
+    // Objects are cached reduced to what the models read (src/domain/slim.ts).
+    transformFor: options.transformFor ?? slimTransformFor,
     logger,
     clock,
   });

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { type Clock, systemClock } from "./clock.ts";
 import type { IDEConvention } from "./domain/ide.ts";
-import type { SourceFactory, WatchScope } from "./kube/informer-registry.ts";
+import type { InformerRegistryOptions, SourceFactory, WatchScope } from "./kube/informer-registry.ts";
 import type { AuthSettings } from "./server/auth/request-authenticator.ts";
 import type { Metrics } from "./server/metrics.ts";
 import type { QueryLimits } from "./server/use-query-limits.ts";
@@ -48,6 +48,12 @@ export interface KubesubOptions extends KubesubSettings {
   metrics?: Metrics;
   /** Every timer and timestamp of kubesub's informers, streams and shutdown. Default: systemClock. */
   clock?: Clock;
+  /**
+   * What each resource's objects are reduced to on arrival, before they are cached. Default:
+   * slimTransformFor (src/domain/slim.ts), exactly what the models read; a resource it returns
+   * undefined for only loses its managedFields (bench/cache-memory.ts compares the two).
+   */
+  transformFor?: InformerRegistryOptions["transformFor"];
 }
 
 /**

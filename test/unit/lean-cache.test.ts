@@ -1,16 +1,21 @@
-// Objects are cached as the transform makes them (src/domain/slim.ts): the objects of a LIST as they
-// came must then be garbage, whole, while the informer goes on watching. Checked with the garbage
-// collector itself, so that nothing in the kube layer holds them by accident (a suspended async
-// function keeps its locals for as long as it waits).
+// kubesub caches each object as src/domain/slim.ts reduces it, and nothing more: the objects of a
+// LIST as they came must be garbage, whole, while the informer goes on watching. Checked with the
+// garbage collector itself, so that nothing in the kube layer holds them by accident (a suspended
+// async function keeps its locals for as long as it waits).
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { expect, it } from "vitest";
-import { slimPod } from "../../src/domain/slim.ts";
+import { createKubesub } from "../../src/app.ts";
+import { slimDaskAutoscaler, slimNotebook, slimPod } from "../../src/domain/slim.ts";
 import { Informer } from "../../src/kube/informer.ts";
 import type { ListWatchSource } from "../../src/kube/list-watch-source.ts";
-import type { KubeObject } from "../../src/kube/types.ts";
-import { realisticJupyterLabPod } from "../helpers/realistic-objects.ts";
+import { MemoryCluster } from "../../src/kube/memory-cluster.ts";
+import { daskAutoscalerResource, notebookResource, podResource } from "../../src/kube/resources.ts";
+import type { KubeObject, ResourceType } from "../../src/kube/types.ts";
+import { defaultOptions } from "../../src/options.ts";
+import { captureLogger } from "../helpers/logs.ts";
+import { realisticDaskAutoscaler, realisticJupyterLabPod, realisticNotebook } from "../helpers/realistic-objects.ts";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -51,5 +56,39 @@ it("the informer keeps the transformed objects of a LIST, not the listed ones, w
     expect(await collected(refs)).toBe(20);
   } finally {
     await informer.stop();
+  }
+});
+
+it("kubesub caches pods, Notebooks and Dask resources as slim.ts reduces them, whatever the watch scope", async () => {
+  const cluster = new MemoryCluster();
+  cluster.create(podResource, realisticJupyterLabPod({ namespace: "team-a" }));
+  cluster.create(notebookResource, realisticNotebook({ name: "nb", namespace: "team-a" }));
+  cluster.create(daskAutoscalerResource, realisticDaskAutoscaler({ name: "analysis", cluster: "analysis", namespace: "team-a" }));
+  const cases: [ResourceType, (object: never) => KubeObject][] = [
+    [podResource, slimPod],
+    [notebookResource, slimNotebook],
+    [daskAutoscalerResource, slimDaskAutoscaler],
+  ];
+  for (const watchScope of ["cluster", "namespace"] as const) {
+    const app = createKubesub(
+      defaultOptions({
+        sources: (type, namespace) => cluster.source(type, namespace),
+        auth: { mode: "none" },
+        logger: captureLogger().logger,
+        watchScope,
+      }),
+    );
+    try {
+      for (const [type, slim] of cases) {
+        const lease = app.registry.acquire(type, "team-a");
+        await lease.informer.waitForSync();
+        const stored = cluster.objectsOf(type, "team-a");
+        expect(stored).toHaveLength(1);
+        expect(lease.informer.list()).toEqual(stored.map((object) => slim(object as never)));
+        lease.release();
+      }
+    } finally {
+      await app.shutdown();
+    }
   }
 });
