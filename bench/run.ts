@@ -5,6 +5,10 @@
 // on a real etcd + kube-apiserver (apiserver-baseline.ts), merged into latest.json under "apiserver".
 // `npm run bench -- --tenants [--quick]`: P projects x U users with authentication, every subscriber
 // its own feed, against a raw broadcaster routing per topic (tenants.ts); bench/results/tenants.json.
+// `npm run bench -- --cache [--quick] [--baseline DIR]`: the informer cache's heap per pod and the
+// time a project of many pods takes to its InitialStateComplete (cache-memory.ts);
+// bench/results/cache-memory.json.
+// --quick runs the tenants benchmark's small variant too, after its own table.
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -26,6 +30,13 @@ const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 if (process.argv.includes("--apiserver")) {
   const { runApiServerBench } = await import("./apiserver-baseline.ts");
   await runApiServerBench({ quick });
+  process.exit(0);
+}
+
+// Opt-in too: `--cache [--quick] [--baseline DIR]`, realistic pods in the informer cache (cache-memory.ts).
+if (process.argv.includes("--cache")) {
+  const { runCacheBench } = await import("./cache-memory.ts");
+  await runCacheBench({ quick, profileDir, baseline: argument("--baseline") });
   process.exit(0);
 }
 
@@ -160,3 +171,9 @@ mkdirSync(here("./results"), { recursive: true });
 const latest = here("./results/latest.json");
 const apiserver = existsSync(latest) ? (JSON.parse(readFileSync(latest, "utf8")) as { apiserver?: unknown }).apiserver : undefined;
 writeFileSync(latest, `${JSON.stringify({ machine, quick, date: new Date().toISOString(), results, apiserver }, null, 2)}\n`);
+
+// --quick also runs the tenants benchmark's small variant (20 projects x 5 users, about 20 s).
+if (quick) {
+  const { runTenantsBench } = await import("./tenants.ts");
+  await runTenantsBench({ quick, onlySystem });
+}
