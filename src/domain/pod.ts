@@ -99,7 +99,7 @@ const labelMaps = new WeakMap<Pod, Record<string, string>>();
  */
 const labelPool = new Map<string, Map<string, Label>>();
 let pooledLabels = 0;
-const labelPoolLimit = 4_096;
+const labelPoolLimit = 2_048;
 
 function label(key: string, value: string): Label {
   let byValue = labelPool.get(key);

@@ -10,6 +10,7 @@ import type { KubeObject, ResourceType } from "../kube/types.ts";
 import type { DaskObject } from "./dask.ts";
 import { notebookAnnotationsRead, podAnnotationsRead } from "./ide.ts";
 import type { KubeContainerStatus, KubePod } from "./pod.ts";
+import { isoTimestamp } from "./time.ts";
 
 // What kubesub keeps of each object it caches (client-go's TransformFunc): exactly the fields that
 // the domain (toPod, ideKeyOfPod, toIde, toDask*, the views' joins and change detection) and the
@@ -18,11 +19,10 @@ import type { KubeContainerStatus, KubePod } from "./pod.ts";
 // Values keep their meaning exactly, so that every domain function computes from the slim object
 // what it computes from the full one (test/unit/slim.test.ts checks it), in a leaner form:
 // - the strings kept are the parsed ones, but a value that many objects repeat (label values,
-//   node, owner and container names, reasons, timestamps of the same second) is held once, from
-//   a pool; so are the small objects many pods have alike (a node's spec, an owner reference, a
-//   container's state), frozen;
-// - timestamps become the ISO 8601 string the models serve (isoTimestamp's), which the models
-//   then share, instead of a Date (client-node's LIST) or an RFC 3339 string of another form.
+//   node, owner and container names, reasons) is held once, from a pool; so are the small objects
+//   many pods have alike (a node's spec, an owner reference, a container's state), frozen;
+// - timestamps become the ISO 8601 string the models serve (isoTimestamp's, one per instant),
+//   which the models then share, instead of a Date (client-node's LIST) or an RFC 3339 string.
 //
 // Labels are kept whole: they are served, filtered on, and name the user (--user-label).
 
@@ -36,7 +36,7 @@ type ContainerState = NonNullable<KubeContainerStatus["state"]>;
  * everything when it grows past its limit, so that unique values (names, hashes) cannot grow it
  * without end; what was shared before stays shared.
  */
-const poolLimit = 4_096;
+const poolLimit = 2_048;
 const strings = new Map<string, string>();
 const objects = new Map<string, object>();
 
@@ -90,15 +90,9 @@ function poolKey(kind: string, ...values: unknown[]): string | undefined {
   return key;
 }
 
-/**
- * The timestamp as isoTimestamp serves it (from the pool), when it is one; anything else as it is
- * (isoTimestamp makes it null too).
- */
+/** The timestamp as isoTimestamp serves it, when it is one; anything else as it is (isoTimestamp makes it null too). */
 function timestamp<T>(value: T): T | string {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? value : pooled(value.toISOString());
-  if (typeof value !== "string" || value === "") return value;
-  const parsed = new Date(value);
-  return Number.isNaN(parsed.getTime()) ? value : pooled(parsed.toISOString());
+  return isoTimestamp(value) ?? value;
 }
 
 /** A copy with pooled values (a spread copy takes the parsed object's compact layout). */
@@ -115,17 +109,19 @@ function slimMetadata(
   annotationsRead: readonly string[],
   ownerReferences?: Metadata["ownerReferences"],
 ): Metadata {
-  return {
+  const slim: Metadata = {
     name: pooled(meta?.name),
     namespace: pooled(meta?.namespace),
     uid: meta?.uid,
     resourceVersion: meta?.resourceVersion,
     creationTimestamp: timestamp(meta?.creationTimestamp),
-    deletionTimestamp: timestamp(meta?.deletionTimestamp),
     labels: pooledLabels(meta?.labels),
     annotations: annotationsOf(meta?.annotations, annotationsRead),
     ownerReferences,
   };
+  // Only while the object is being deleted: a field of its own then, not a slot in every object.
+  if (meta?.deletionTimestamp !== undefined) slim.deletionTimestamp = timestamp(meta.deletionTimestamp);
+  return slim;
 }
 
 /** The annotations read, when there is any (pooled); undefined otherwise (as if there were none). */
@@ -175,16 +171,22 @@ export function slimPod(pod: KubePod): KubePod {
   return {
     metadata: slimMetadata(pod.metadata, podAnnotationsRead, ownerReferencesOf(pod.metadata?.ownerReferences)),
     spec: specKey === undefined ? makeSpec() : pooledObject(specKey, makeSpec),
-    status: status && {
-      phase: pooled(status.phase),
-      reason: pooled(status.reason),
-      podIP: status.podIP,
-      startTime: timestamp(status.startTime),
-      conditions: status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ? readyConditions : undefined,
-      containerStatuses: status.containerStatuses?.map(slimContainerStatus),
-      initContainerStatuses: status.initContainerStatuses?.map(slimContainerStatus),
-    },
+    status: status && slimStatus(status),
   };
+}
+
+function slimStatus(status: PodStatus): PodStatus {
+  const slim: PodStatus = {
+    phase: pooled(status.phase),
+    podIP: status.podIP,
+    startTime: timestamp(status.startTime),
+    conditions: status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ? readyConditions : undefined,
+    containerStatuses: status.containerStatuses?.map(slimContainerStatus),
+    initContainerStatuses: status.initContainerStatuses?.map(slimContainerStatus),
+  };
+  // Rare (an evicted pod): a field of its own then, not a slot in every pod.
+  if (status.reason !== undefined) slim.reason = pooled(status.reason);
+  return slim;
 }
 
 function slimContainerStatus(c: KubeContainerStatus): KubeContainerStatus {
@@ -210,11 +212,18 @@ function slimState(state: ContainerState): ContainerState {
     const startedAt = timestamp(terminated.startedAt);
     key = poolKey("terminated", terminated.reason, terminated.exitCode, startedAt);
     make = () => ({
-      terminated: { reason: pooled(terminated.reason), message: terminated.message, exitCode: terminated.exitCode, startedAt },
+      terminated:
+        terminated.message === undefined
+          ? { reason: pooled(terminated.reason), exitCode: terminated.exitCode, startedAt }
+          : { reason: pooled(terminated.reason), message: terminated.message, exitCode: terminated.exitCode, startedAt },
     });
   } else if (!running && !terminated) {
     key = waiting ? poolKey("waiting", waiting.reason) : undefined;
-    make = () => ({ waiting: waiting && { reason: pooled(waiting.reason), message: waiting.message } });
+    make = () => ({
+      waiting:
+        waiting &&
+        (waiting.message === undefined ? { reason: pooled(waiting.reason) } : { reason: pooled(waiting.reason), message: waiting.message }),
+    });
   } else {
     make = () => ({
       waiting: waiting && { reason: pooled(waiting.reason), message: waiting.message },

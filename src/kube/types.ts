@@ -35,10 +35,14 @@ export function resourceName(type: ResourceType): string {
   return type.group === "" ? type.plural : `${type.plural}.${type.group}`;
 }
 
-/** Store key of an object: namespace/name, as client-go's MetaNamespaceKeyFunc. */
+/**
+ * Store key of an object: namespace/name, as client-go's MetaNamespaceKeyFunc. Joined, not
+ * concatenated: a flat string, where a concatenation would keep a two-part string object too, for
+ * as long as the key stays in a cache (one per cached object).
+ */
 export function objectKey(object: KubeObject): string {
   const meta = object.metadata ?? {};
-  return meta.namespace ? `${meta.namespace}/${meta.name ?? ""}` : (meta.name ?? "");
+  return meta.namespace ? [meta.namespace, meta.name ?? ""].join("/") : (meta.name ?? "");
 }
 
 export function resourceVersionOf(object: KubeObject): string {
