@@ -27,6 +27,14 @@ describe("SubscriberQueue", () => {
     expect(await readToEnd(queue)).toEqual(["i1", "i2", "l1", "l2"]);
   });
 
+  it("hands over an initial state of 100,000 events in order through next()", async () => {
+    const { queue } = newQueue();
+    const initial = Array.from({ length: 100_000 }, (_, i) => `i${i}`);
+    queue.pushInitial(initial);
+    queue.end("last");
+    expect(await readToEnd(queue)).toEqual([...initial, "last"]);
+  });
+
   it("answers a pending next() with the next push", async () => {
     const { queue } = newQueue();
     const pending = queue.next();
@@ -193,6 +201,23 @@ describe("SubscriberQueue with a synchronous sink (the SSE transport's direct pa
     expect(reader.delivered).toEqual(["a", "b", "c", "OVERFLOW"]);
     expect(reader.ended()).toBe(1);
     expect(onClose).toHaveBeenCalledTimes(1);
+  });
+
+  it("hands over an initial state of 100,000 events in order, in pieces as the sink takes them, with live events after it", () => {
+    const { queue } = newQueue(5);
+    const initial = Array.from({ length: 100_000 }, (_, i) => `i${i}`);
+    queue.pushInitial(initial);
+    expect(queue.push("live")).toBe(true);
+    const reader = sink(30_000);
+    queue.attach(reader);
+    expect(reader.delivered).toHaveLength(30_000);
+    expect(queue.depth).toBe(70_001);
+    for (let round = 0; round < 3; round += 1) {
+      reader.grow(30_000);
+      queue.resume();
+    }
+    expect(reader.delivered).toEqual([...initial, "live"]);
+    expect(queue.depth).toBe(0);
   });
 
   it("delivers a failure's last event even to a waiting sink, dropping what was held", () => {
