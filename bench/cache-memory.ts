@@ -1,8 +1,8 @@
 // `npm run bench -- --cache [--quick]`, or `bash bin/node24 bench/cache-memory.ts [--quick]
-// [--pods 10000,50000] [--measure memory,streams,http] [--profile DIR] [--baseline DIR]`: what
-// kubesub's informer cache costs per pod, and how long a project of many pods takes to reach
-// InitialStateComplete, with objects cached as they arrive minus their managedFields and reduced to
-// what the models read (src/domain/slim.ts).
+// [--pods 10000,50000] [--measure memory,streams,http] [--repeats 3] [--profile DIR]
+// [--baseline DIR]`: what kubesub's informer cache costs per pod, and how long a project of many
+// pods takes to reach InitialStateComplete, with objects cached as they arrive minus their
+// managedFields and reduced to what the models read (src/domain/slim.ts).
 //
 // The pods are realistic JupyterLab pods (test/helpers/realistic-objects.ts: about 18 KiB of JSON
 // each), served in LIST pages of 500 as the apiserver sends them: each page is JSON text outside
@@ -22,7 +22,7 @@
 // `git worktree add /tmp/kubesub-before <commit>`), into which this file and the pod fixture are
 // copied, with its own transform ("baseline").
 // Figures go to bench/results/cache-memory.json.
-import { fork } from "node:child_process";
+import { execFileSync, fork } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
@@ -86,6 +86,8 @@ interface ChildResult extends ChildTask {
   syncedMs?: number;
   events?: number;
   bytes?: number;
+  /** Timings are GC-bound and vary from run to run: each is run several times, and the run of the median reported. */
+  samplesMs?: number[];
 }
 
 // ---- the pods ---------------------------------------------------------------------------------
@@ -331,6 +333,8 @@ export interface CacheBenchOptions {
   profileDir?: string;
   /** A checkout of an earlier kubesub to measure as "baseline". */
   baseline?: string;
+  /** Runs of each timing; default 3 (1 with quick). */
+  repeats?: number;
 }
 
 export async function runCacheBench(options: CacheBenchOptions): Promise<void> {
@@ -339,29 +343,39 @@ export async function runCacheBench(options: CacheBenchOptions): Promise<void> {
   const largest = Math.max(...sizes);
   const current = here("./cache-memory.ts");
   const baseline = options.baseline && baselineScript(options.baseline);
+  const baselineCommit =
+    options.baseline && execFileSync("git", ["-C", options.baseline, "rev-parse", "HEAD"], { encoding: "utf8" }).trim();
   const results: ChildResult[] = [];
+  const repeats = options.repeats ?? (options.quick ? 1 : 3);
   const run = async (task: Omit<ChildTask, "pagesDir">) => {
     if (!measures.includes(task.measure)) return;
     const script = task.transform === "baseline" ? baseline : current;
     if (!script) return;
     const profileDir = task.measure === "memory" ? undefined : options.profileDir;
-    const result = await child(script, { ...task, pagesDir: writePages(task.pods) }, profileDir);
-    results.push(result);
-    console.error(JSON.stringify(result));
+    const runs: ChildResult[] = [];
+    for (let i = 0; i < (task.measure === "memory" ? 1 : repeats); i += 1) {
+      const result = await child(script, { ...task, pagesDir: writePages(task.pods) }, profileDir);
+      console.error(JSON.stringify(result));
+      runs.push(result);
+    }
+    runs.sort((a, b) => (a.initialStateMs ?? 0) - (b.initialStateMs ?? 0));
+    const median = runs[Math.floor(runs.length / 2)] as ChildResult;
+    results.push(task.measure === "memory" ? median : { ...median, samplesMs: runs.map((r) => Math.round(r.initialStateMs ?? 0)) });
   };
   // The LIST as kube-api-source makes it (client-node); JSON.parse alone for comparison.
   for (const pods of sizes) {
-    for (const transform of ["baseline", "managedFields", "slim"] as const)
+    for (const transform of ["baseline", "managedFields", "slim"] as const) {
       await run({ measure: "memory", pods, transform, list: "client-node" });
+    }
     await run({ measure: "memory", pods, transform: "slim", list: "json" });
   }
-  for (const transform of ["baseline", "managedFields", "slim"] as const) {
-    for (const list of ["client-node", "json"] as const) await run({ measure: "streams", pods: largest, transform, list });
+  for (const transform of ["baseline", "slim"] as const) {
+    await run({ measure: "streams", pods: largest, transform, list: "client-node" });
     await run({ measure: "http", pods: largest, transform, list: "client-node" });
   }
+  await run({ measure: "streams", pods: largest, transform: "slim", list: "json" });
   // What a transform applied to each LIST page as it arrives would change (not what kubesub does today).
-  for (const list of ["client-node", "json"] as const)
-    await run({ measure: "streams", pods: largest, transform: "slim", list, pageTransform: true });
+  await run({ measure: "streams", pods: largest, transform: "slim", list: "json", pageTransform: true });
   await run({ measure: "http", pods: largest, transform: "slim", list: "json", pageTransform: true });
 
   const fmt = (n: number | undefined, digits = 0) => (n === undefined ? "" : n.toLocaleString("en-US", { maximumFractionDigits: digits }));
@@ -370,7 +384,7 @@ export async function runCacheBench(options: CacheBenchOptions): Promise<void> {
     [
       `Machine: ${machine}${options.quick ? " (quick run)" : ""}`,
       "",
-      "| measure | pods | cached | LIST parsed by | heap per pod: cache / cache + pod view | to InitialStateComplete (LIST parsed, synced) |",
+      "| measure | pods | cached | LIST parsed by | heap per pod: cache / cache + pod view | to InitialStateComplete, median (LIST parsed, synced, all runs) |",
       "| --- | ---: | --- | --- | ---: | ---: |",
       ...results.map((r) => {
         const cached = `${r.transform}${r.pageTransform ? ", per page" : ""}`;
@@ -378,7 +392,8 @@ export async function runCacheBench(options: CacheBenchOptions): Promise<void> {
           r.cacheBytesPerPod === undefined
             ? ""
             : `${fmt(r.cacheBytesPerPod / 1024, 2)} / ${fmt((r.cacheAndViewBytesPerPod ?? 0) / 1024, 2)} KiB`;
-        const time = r.initialStateMs === undefined ? "" : `${fmt(r.initialStateMs)} ms (${fmt(r.listMs)}, ${fmt(r.syncedMs)})`;
+        const samples = r.samplesMs && r.samplesMs.length > 1 ? `, runs ${r.samplesMs.map((ms) => fmt(ms)).join(" / ")}` : "";
+        const time = r.initialStateMs === undefined ? "" : `${fmt(r.initialStateMs)} ms (${fmt(r.listMs)}, ${fmt(r.syncedMs)}${samples})`;
         return `| ${r.measure} | ${fmt(r.pods)} | ${cached} | ${r.list} | ${heap} | ${time} |`;
       }),
     ].join("\n"),
@@ -386,7 +401,7 @@ export async function runCacheBench(options: CacheBenchOptions): Promise<void> {
   mkdirSync(here("./results"), { recursive: true });
   writeFileSync(
     here("./results/cache-memory.json"),
-    `${JSON.stringify({ machine, quick: options.quick, date: new Date().toISOString(), baseline: options.baseline, results }, null, 2)}\n`,
+    `${JSON.stringify({ machine, quick: options.quick, date: new Date().toISOString(), baseline: baselineCommit, results }, null, 2)}\n`,
   );
 }
 
@@ -406,5 +421,6 @@ if (process.argv[2] === "--child") {
     measures: argument("--measure")?.split(",") as Measure[] | undefined,
     profileDir: argument("--profile"),
     baseline: argument("--baseline"),
+    repeats: argument("--repeats") === undefined ? undefined : Number(argument("--repeats")),
   });
 }
