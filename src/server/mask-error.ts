@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 export const maskedMessage = "Unexpected error.";
 
 export interface ErrorMasker {
-  (error: unknown, message?: string): Error;
+  (error: unknown, message?: string): GraphQLError;
   /** Whether this error was already logged by the masker (yoga logs what it masks once more). */
   logged(error: unknown): boolean;
 }
@@ -23,9 +23,12 @@ export function errorMasker(logger: Logger): ErrorMasker {
   const remember = (error: unknown) => {
     if (typeof error === "object" && error !== null) logged.add(error);
   };
-  const mask = (error: unknown, message = maskedMessage): Error => {
+  const mask = (error: unknown, message = maskedMessage): GraphQLError => {
     const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
-    if (original instanceof GraphQLError) return withCode(original);
+    // A GraphQLError without a code is one graphql-js raised: about the request itself (no path: a
+    // variable that is missing or of the wrong type), it is the caller's mistake.
+    if (original instanceof GraphQLError)
+      return withCode(original, original.path === undefined ? "BAD_USER_INPUT" : "INTERNAL_SERVER_ERROR");
     if (!isLogged(original)) logger.error({ err: original }, "unexpected error in a resolver");
     remember(original);
     remember(error);
@@ -39,18 +42,19 @@ function internalError(message: string): GraphQLError {
 }
 
 /**
- * A GraphQLError without a code is one graphql-js raised: about the request (no path: a variable
- * that is missing or of the wrong type) it is the caller's mistake.
+ * The error with a code: its own if it has one, else `code`; and without the extensions named in
+ * `without` (yoga's `http`, for transports other than yoga's). The same error when nothing changes.
  */
-function withCode(error: GraphQLError): GraphQLError {
-  if (typeof error.extensions.code === "string") return error;
-  const code = error.path === undefined ? "BAD_USER_INPUT" : "INTERNAL_SERVER_ERROR";
+export function withCode(error: GraphQLError, code: string, without: readonly string[] = []): GraphQLError {
+  const extensions = Object.fromEntries(Object.entries(error.extensions).filter(([key]) => !without.includes(key)));
+  const dropped = Object.keys(extensions).length !== Object.keys(error.extensions).length;
+  if (typeof extensions.code === "string" && !dropped) return error;
   return new GraphQLError(error.message, {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,
     path: error.path,
     originalError: error.originalError,
-    extensions: { ...error.extensions, code },
+    extensions: { code, ...extensions },
   });
 }

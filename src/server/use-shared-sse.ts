@@ -19,7 +19,7 @@ export interface SharedSseOptions {
   /** A comment line keeps proxies from closing an idle stream. Default 12 s, as yoga's. */
   pingIntervalMs?: number;
   /** Applied to every error of a result the direct path executes (yoga masks the others). */
-  maskError: (error: unknown) => Error;
+  maskError: (error: unknown) => GraphQLError;
   /** Runs the ping timer. Default systemClock. */
   clock?: Clock;
 }
@@ -65,7 +65,7 @@ export function useSharedSse(options: SharedSseOptions): Plugin {
   /** The subscription a request opened, from onSubscribe to onResultProcess of the same request. */
   const directStreams = new WeakMap<Request, { source: DirectSource<unknown>; execute: (event: unknown) => Result }>();
   const masked = (result: ExecutionResult): ExecutionResult =>
-    result.errors ? { ...result, errors: result.errors.map((error) => options.maskError(error) as GraphQLError) } : result;
+    result.errors ? { ...result, errors: result.errors.map((error) => options.maskError(error)) } : result;
 
   return {
     onSubscribe({ args, setSubscribeFn }) {

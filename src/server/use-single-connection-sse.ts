@@ -1,14 +1,15 @@
-import { type DocumentNode, type ExecutionResult, GraphQLError, getOperationAST } from "graphql";
+import { type DocumentNode, type ExecutionResult, type GraphQLError, getOperationAST } from "graphql";
 import { createHandler } from "graphql-sse/lib/use/fetch";
 import type { Plugin } from "graphql-yoga";
 import { type Clock, systemClock, type Timer } from "../clock.ts";
 import { codedErrors, errorBody, errorContentType, errorResponse } from "./http-errors.ts";
+import { withCode } from "./mask-error.ts";
 
 export interface SingleConnectionOptions {
   /** Where graphql-sse clients connect. */
   endpoint: string;
   /** Turns anything that is not one of kubesub's coded errors into a masked one, logged once. */
-  maskError: (error: unknown) => Error;
+  maskError: (error: unknown) => GraphQLError;
   /**
    * An operation sent to a reservation whose event stream has not connected within this time is
    * ended, releasing its slot: a client that reserved and left never holds one for long.
@@ -39,7 +40,12 @@ export function useSingleConnectionSse(options: SingleConnectionOptions): Plugin
   const reservations = new PendingReservations(options.clock ?? systemClock, options.reservationTimeoutMs ?? 30_000);
   let handler: (request: Request) => Promise<Response>;
 
-  const failed = (error: unknown, code: string): ExecutionResult => ({ data: null, errors: [withCode(maskError(error), code)] });
+  // yoga's `http` extension is for yoga's own transports.
+  const coded = (error: GraphQLError, code: string) => withCode(error, code, ["http"]);
+  const failed = (error: unknown, code: string): ExecutionResult => ({
+    data: null,
+    errors: [coded(maskError(error), code)],
+  });
 
   return {
     onYogaInit({ yoga }) {
@@ -56,8 +62,7 @@ export function useSingleConnectionSse(options: SingleConnectionOptions): Plugin
                 return failed(error, "GRAPHQL_PARSE_FAILED");
               }
               const errors = enveloped.validate(enveloped.schema, document);
-              if (errors.length > 0)
-                return { data: null, errors: errors.map((e: GraphQLError) => withCode(e, "GRAPHQL_VALIDATION_FAILED")) };
+              if (errors.length > 0) return { data: null, errors: errors.map((e: GraphQLError) => coded(e, "GRAPHQL_VALIDATION_FAILED")) };
               const contextValue = await enveloped.contextFactory();
               const operation = getOperationAST(document, params.operationName);
               const run = operation?.operation === "subscription" ? enveloped.subscribe : enveloped.execute;
@@ -104,23 +109,6 @@ function tokenOf(request: Request): string | undefined {
   const header = request.headers.get(tokenHeader);
   if (header) return header;
   return new URL(request.url, "http://localhost").searchParams.get("token") ?? undefined;
-}
-
-/** The error with a code, and without yoga's `http` extension, which is for yoga's own transports. */
-function withCode(error: Error, code: string): GraphQLError {
-  if (error instanceof GraphQLError) {
-    const { http, ...extensions } = error.extensions;
-    if (typeof extensions.code === "string" && http === undefined) return error;
-    return new GraphQLError(error.message, {
-      nodes: error.nodes,
-      source: error.source,
-      positions: error.positions,
-      path: error.path,
-      originalError: error.originalError,
-      extensions: { code, ...extensions },
-    });
-  }
-  return new GraphQLError(error.message, { extensions: { code } });
 }
 
 /** graphql-sse's JSON refusals, each error given a code. */
