@@ -9,12 +9,13 @@
 // time a project of many pods takes to its InitialStateComplete (cache-memory.ts);
 // bench/results/cache-memory.json.
 // --quick runs the tenants benchmark's small variant too, after its own table.
-import { type ChildProcess, fork } from "node:child_process";
+import { fork } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
-import type { LoadCommand, LoadMessage, LoadReport, ServerCommand, ServerMessage, ServerStats } from "./protocol.ts";
+import { request, stats } from "./ipc.ts";
+import type { LoadCommand, LoadMessage, LoadReport, ServerCommand, ServerMessage } from "./protocol.ts";
 
 const quick = process.argv.includes("--quick");
 /** --system kubesub: only that server. --profile DIR: write the server's CPU profile (.cpuprofile) there. */
@@ -81,22 +82,6 @@ export interface Result extends Scenario, LoadReport {
   idleHeapBytesPerSubscriber: number;
   serverRssBytes: number;
 }
-
-function request<M extends { type: string }>(child: ChildProcess, message: object, reply: M["type"]): Promise<M> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: M) => {
-      if (m.type !== reply) return;
-      child.off("message", onMessage);
-      resolve(m);
-    };
-    child.on("message", onMessage);
-    child.once("exit", (code) => reject(new Error(`${child.spawnfile} exited (${code}) while waiting for ${reply}`)));
-    if (Object.keys(message).length > 0) child.send(message);
-  });
-}
-
-const stats = (server: ChildProcess, gc: boolean) =>
-  request<{ type: "stats" } & ServerStats>(server, { type: "stats", gc } satisfies ServerCommand, "stats");
 
 async function measure(system: System, scenario: Scenario): Promise<Result> {
   const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];

@@ -12,12 +12,13 @@
 // 500/s (about 20 s), which `npm run bench -- --quick` also runs after its own table.
 // Every result is checked: deliveries of changes stamped in the window == the changes routed to a
 // subscriber in it, none at the wrong subscriber, no stream lost.
-import { type ChildProcess, fork } from "node:child_process";
+import { fork } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
-import type { ServerCommand, ServerMessage, ServerStats } from "./protocol.ts";
+import { request, stats } from "./ipc.ts";
+import type { ServerCommand, ServerMessage } from "./protocol.ts";
 import type { TenantsLayout } from "./tenants-layout.ts";
 import type { TenantsLoadCommand, TenantsLoadMessage, TenantsServerCommand, TenantsServerMessage } from "./tenants-protocol.ts";
 
@@ -67,22 +68,6 @@ export interface TenantsResult extends Scenario {
   serverRssBeforeBytes: number;
   serverRssBytes: number;
 }
-
-function request<M extends { type: string }>(child: ChildProcess, message: object, reply: M["type"]): Promise<M> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: M) => {
-      if (m.type !== reply) return;
-      child.off("message", onMessage);
-      resolve(m);
-    };
-    child.on("message", onMessage);
-    child.once("exit", (code) => reject(new Error(`${child.spawnfile} exited (${code}) while waiting for ${reply}`)));
-    if (Object.keys(message).length > 0) child.send(message);
-  });
-}
-
-const stats = (server: ChildProcess, gc: boolean) =>
-  request<{ type: "stats" } & ServerStats>(server, { type: "stats", gc } satisfies ServerCommand, "stats");
 
 async function measure(system: System, scenario: Scenario): Promise<TenantsResult> {
   const layout = { projects: scenario.projects, users: scenario.users };
