@@ -40,8 +40,9 @@ class Fifo<E> {
     return item;
   }
 
+  /** Empties it in place: a queue that drains many times a second allocates nothing for it. */
   clear(): void {
-    this.items = [];
+    this.items.length = 0;
     this.head = 0;
   }
 }
