@@ -3,6 +3,7 @@ import {
   daskClusterResource,
   daskJobResource,
   daskWorkerGroupResource,
+  namespaceResource,
   notebookResource,
   podResource,
 } from "../kube/resources.ts";
@@ -300,6 +301,19 @@ export function slimDaskJob(job: DaskObject): DaskObject {
   };
 }
 
+/** A Namespace as kubesub reads it (namespace-presence.ts): whether it exists, and whether it is being deleted. */
+export interface KubeNamespace extends KubeObject {
+  status?: { phase?: string };
+}
+
+/** Its name, uid, resourceVersion, deletionTimestamp while it is being deleted, and phase. */
+export function slimNamespace(namespace: KubeNamespace): KubeNamespace {
+  const meta = namespace.metadata;
+  const metadata: Metadata = { name: meta?.name, uid: meta?.uid, resourceVersion: meta?.resourceVersion };
+  if (meta?.deletionTimestamp !== undefined) metadata.deletionTimestamp = timestamp(meta.deletionTimestamp);
+  return { metadata, status: { phase: pooled(namespace.status?.phase) } };
+}
+
 type Transform = <O extends KubeObject>(object: O) => O;
 
 const keyOf = (type: ResourceType) => `${type.group}/${type.version}/${type.plural}`;
@@ -310,6 +324,7 @@ const transforms = new Map<string, (object: never) => KubeObject>([
   [keyOf(daskWorkerGroupResource), slimDaskWorkerGroup],
   [keyOf(daskAutoscalerResource), slimDaskAutoscaler],
   [keyOf(daskJobResource), slimDaskJob],
+  [keyOf(namespaceResource), slimNamespace],
 ]);
 
 /**

@@ -40,6 +40,7 @@ export interface InformerLease<T extends KubeObject> {
 }
 
 interface Entry {
+  type: ResourceType;
   informer: Informer<KubeObject>;
   references: number;
   lingerTimer: Timer | undefined;
@@ -70,7 +71,8 @@ export class InformerRegistry {
 
   acquire<T extends KubeObject>(type: ResourceType, namespace: string): InformerLease<T> {
     if (this.closed) throw new Error("informer registry is shut down");
-    const cluster = this.scope === "cluster";
+    // A cluster-scoped resource (namespaces) is one list and watch whatever the scope, read whole.
+    const cluster = this.scope === "cluster" || type.clusterScoped === true;
     const watched = cluster ? allNamespaces : namespace;
     const key = `${resourceName(type)}/${cluster ? "*" : namespace}`;
     let entry = this.entries.get(key);
@@ -83,7 +85,7 @@ export class InformerRegistry {
         ...this.options.informer,
         ...(transform ? { transform } : {}),
       });
-      entry = { informer, references: 0, lingerTimer: undefined };
+      entry = { type, informer, references: 0, lingerTimer: undefined };
       this.entries.set(key, entry);
       informer.start();
     }
@@ -95,7 +97,7 @@ export class InformerRegistry {
     let released = false;
     const informer = held.informer as unknown as Informer<T>;
     return {
-      informer: cluster ? new NamespaceInformer(informer, namespace) : informer,
+      informer: cluster && !type.clusterScoped ? new NamespaceInformer(informer, namespace) : informer,
       release: () => {
         if (released) return;
         released = true;
@@ -114,8 +116,8 @@ export class InformerRegistry {
   }
 
   /** Informers currently running, with their reference counts (for /readyz, metrics and tests). */
-  snapshot(): { key: string; references: number; informer: Informer<KubeObject> }[] {
-    return [...this.entries].map(([key, entry]) => ({ key, references: entry.references, informer: entry.informer }));
+  snapshot(): { key: string; type: ResourceType; references: number; informer: Informer<KubeObject> }[] {
+    return [...this.entries].map(([key, entry]) => ({ key, type: entry.type, references: entry.references, informer: entry.informer }));
   }
 
   /** Stops every informer. Idempotent. */

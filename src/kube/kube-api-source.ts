@@ -78,6 +78,7 @@ export function kubeApiSources(kubeConfig: KubeConfig, options: KubeApiSourceOpt
     if (type.group === "" && type.plural === "pods") {
       return (everywhere ? core.listPodForAllNamespaces(page) : core.listNamespacedPod({ ...page, namespace })) as Promise<ListPage>;
     }
+    if (type.group === "" && type.plural === "namespaces") return core.listNamespace(page) as Promise<ListPage>;
     if (type.group === "") throw new Error(`core resource ${type.plural} has no list API wired in kube-api-source`);
     const resource = { ...page, group: type.group, version: type.version, plural: type.plural };
     return everywhere ? custom.listClusterCustomObject(resource) : custom.listNamespacedCustomObject({ ...resource, namespace });

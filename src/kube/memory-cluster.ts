@@ -2,9 +2,13 @@ import { randomUUID } from "node:crypto";
 import { type Clock, systemClock } from "../clock.ts";
 import { KubeApiError } from "./errors.ts";
 import { allNamespaces, type ListResult, type ListWatchSource, type WatchEvent, type WatchOptions } from "./list-watch-source.ts";
+import { namespaceResource } from "./resources.ts";
 import { type KubeObject, objectKey, type ResourceType, resourceName } from "./types.ts";
 
 type ChangeType = "ADDED" | "MODIFIED" | "DELETED";
+
+/** The store key of namespace/name, as objectKey makes it (a cluster-scoped object's is its name). */
+const keyOf = (namespace: string, name: string) => (namespace ? `${namespace}/${name}` : name);
 
 interface HistoryEntry {
   revision: number;
@@ -79,7 +83,7 @@ export class MemoryCluster {
   // ---- reads and writes -------------------------------------------------------------------
 
   get<T extends KubeObject>(type: ResourceType, namespace: string, name: string): T | undefined {
-    const object = this.bucket(resourceName(type), namespace).get(`${namespace}/${name}`);
+    const object = this.bucket(resourceName(type), namespace).get(keyOf(namespace, name));
     return object ? (structuredClone(object) as T) : undefined;
   }
 
@@ -87,10 +91,25 @@ export class MemoryCluster {
     return [...this.bucket(resourceName(type), namespace).values()].map((o) => structuredClone(o) as T);
   }
 
-  /** Stores a new object: assigns uid, creationTimestamp and resourceVersion. Throws 409 if it exists. */
+  /**
+   * Stores a new object: assigns uid, creationTimestamp and resourceVersion. Throws 409 if it exists.
+   * An object in a namespace that has no Namespace yet creates that Namespace first (as if an admin
+   * had), so that the demo and tests need not; in a namespace being deleted it is refused with 403,
+   * as the apiserver refuses it.
+   */
   create<T extends KubeObject>(type: ResourceType, object: T): T {
     const resource = resourceName(type);
     const namespace = object.metadata?.namespace ?? "";
+    if (namespace !== "" && !type.clusterScoped) {
+      const owner = this.bucket(resourceName(namespaceResource), "").get(namespace);
+      if (!owner) this.createNamespace(namespace);
+      else if (owner.metadata?.deletionTimestamp) {
+        throw new KubeApiError(`${resource} "${objectKey(object)}" is forbidden: namespace ${namespace} is being terminated`, {
+          statusCode: 403,
+          reason: "Forbidden",
+        });
+      }
+    }
     const bucket = this.bucket(resource, namespace);
     const key = objectKey(object);
     if (bucket.has(key)) throw new KubeApiError(`${resource} "${key}" already exists`, { statusCode: 409 });
@@ -106,7 +125,7 @@ export class MemoryCluster {
   /** Applies mutate to a copy of the stored object and stores the result under a new resourceVersion. */
   update<T extends KubeObject>(type: ResourceType, namespace: string, name: string, mutate: (object: T) => void): T {
     const resource = resourceName(type);
-    const current = this.bucket(resource, namespace).get(`${namespace}/${name}`);
+    const current = this.bucket(resource, namespace).get(keyOf(namespace, name));
     if (!current) throw new KubeApiError(`${resource} "${namespace}/${name}" not found`, { statusCode: 404 });
     const next = structuredClone(current) as T;
     mutate(next);
@@ -115,9 +134,49 @@ export class MemoryCluster {
 
   delete(type: ResourceType, namespace: string, name: string): void {
     const resource = resourceName(type);
-    const current = this.bucket(resource, namespace).get(`${namespace}/${name}`);
+    const current = this.bucket(resource, namespace).get(keyOf(namespace, name));
     if (!current) throw new KubeApiError(`${resource} "${namespace}/${name}" not found`, { statusCode: 404 });
     this.commit(resource, namespace, "DELETED", structuredClone(current));
+  }
+
+  // ---- namespaces ---------------------------------------------------------------------------
+
+  /** Creates the Namespace (phase Active). Throws 409 if it exists. */
+  createNamespace(name: string): KubeObject {
+    return this.create(namespaceResource, {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name },
+      status: { phase: "Active" },
+    } as KubeObject);
+  }
+
+  /**
+   * The first half of a namespace's deletion, as the apiserver does it: deletionTimestamp set and
+   * phase Terminating; new objects in it are refused from now on. Idempotent.
+   */
+  terminateNamespace(name: string): void {
+    const current = this.get(namespaceResource, "", name);
+    if (!current) throw new KubeApiError(`namespaces "${name}" not found`, { statusCode: 404 });
+    if (current.metadata?.deletionTimestamp) return;
+    this.update<KubeObject & { status?: { phase?: string } }>(namespaceResource, "", name, (namespace) => {
+      namespace.metadata = { ...namespace.metadata, deletionTimestamp: this.clock.date().toISOString() };
+      namespace.status = { ...namespace.status, phase: "Terminating" };
+    });
+  }
+
+  /**
+   * Deletes a namespace as the apiserver and its namespace controller do: terminating first, then
+   * every object in it deleted, then the Namespace itself.
+   */
+  deleteNamespace(name: string): void {
+    this.terminateNamespace(name);
+    for (const [id, bucket] of this.objects) {
+      const resource = id.slice(0, id.lastIndexOf("/"));
+      if (id !== `${resource}/${name}`) continue;
+      for (const object of [...bucket.values()]) this.commit(resource, name, "DELETED", structuredClone(object));
+    }
+    this.delete(namespaceResource, "", name);
   }
 
   // ---- faults -----------------------------------------------------------------------------

@@ -3,6 +3,12 @@ import type { ResourceType } from "./types.ts";
 /** The resources kubesub watches. */
 export const podResource: ResourceType = { group: "", version: "v1", plural: "pods", kind: "Pod" };
 
+/**
+ * Namespaces (cluster-scoped): which projects exist, and which are being deleted. One cluster-wide
+ * list and watch, whatever --watch-scope says (namespace-presence.ts).
+ */
+export const namespaceResource: ResourceType = { group: "", version: "v1", plural: "namespaces", kind: "Namespace", clusterScoped: true };
+
 /** Kubeflow Notebooks (notebook-controller). */
 export const notebookResource: ResourceType = { group: "kubeflow.org", version: "v1", plural: "notebooks", kind: "Notebook" };
 

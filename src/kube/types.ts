@@ -28,6 +28,8 @@ export interface ResourceType {
   /** Plural resource name, as in URLs and RBAC rules: "pods". */
   plural: string;
   kind: string;
+  /** A resource whose objects belong to no namespace (namespaces themselves): always listed and watched cluster-wide. */
+  clusterScoped?: true;
 }
 
 /** "pods" or "daskclusters.kubernetes.dask.org": the name RBAC and kubectl use. */

@@ -29,6 +29,9 @@ describe("Reflector", () => {
   beforeEach(() => {
     vi.useFakeTimers();
     cluster = new MemoryCluster();
+    // Revisions 2 and 3: the namespaces, as a real cluster has them before anything is put in them.
+    cluster.createNamespace(ns);
+    cluster.createNamespace("team-b");
   });
 
   afterEach(() => {
@@ -51,8 +54,8 @@ describe("Reflector", () => {
     cluster.breakWatches(new KubeApiError("reset", { statusCode: 500 }));
     await settle();
 
-    expect(calls).toEqual(["replace [a] @2", "ADDED b", "DELETED a", "error 500 retry 100"]);
-    expect(reflector.resourceVersion).toBe("4");
+    expect(calls).toEqual(["replace [a] @4", "ADDED b", "DELETED a", "error 500 retry 100"]);
+    expect(reflector.resourceVersion).toBe("6");
     await reflector.stop();
     await expect(running).resolves.toBeUndefined();
   });
@@ -64,17 +67,17 @@ describe("Reflector", () => {
     await settle();
     cluster.create(podResource, podFixture(ns, "a"));
     await settle();
-    expect(reflector.resourceVersion).toBe("2");
+    expect(reflector.resourceVersion).toBe("4");
 
     cluster.create(podResource, podFixture("team-b", "elsewhere")); // moves the global revision only
     cluster.sendBookmarks();
     await settle();
-    expect(reflector.resourceVersion).toBe("3");
+    expect(reflector.resourceVersion).toBe("5");
 
-    cluster.compact(); // revision 2 is gone; 3 is still watchable
+    cluster.compact(); // revision 4 is gone; 5 is still watchable
     cluster.closeWatches(); // a normal end, as the server's timeout
     await vi.advanceTimersByTimeAsync(100);
-    expect(calls).toEqual(["replace [] @1", "ADDED a"]);
+    expect(calls).toEqual(["replace [] @3", "ADDED a"]);
     expect(cluster.stats.watchesStarted.get(`pods/${ns}`)).toBe(2);
     expect(cluster.activeWatches(podResource, ns)).toBe(1);
     await reflector.stop();
