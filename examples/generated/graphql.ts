@@ -95,6 +95,10 @@ export type StreamErrorCode =
 export type UnavailableReason =
   /** kubesub's own service account may not list and watch it. */
   | 'FORBIDDEN'
+  /** The project's namespace does not exist (resource "namespaces"): never created, or deleted. The stream stays open; if the namespace is created (again), its objects arrive as Added. */
+  | 'NAMESPACE_NOT_FOUND'
+  /** The project's namespace is being deleted (resource "namespaces"): its objects are being deleted, each told as Deleted, and no new ones can be made in it. */
+  | 'NAMESPACE_TERMINATING'
   /** The resource's CustomResourceDefinition is not installed in the cluster. */
   | 'NOT_INSTALLED'
   /** The apiserver did not answer in time. */

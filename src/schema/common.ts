@@ -41,12 +41,20 @@ export const UnavailableReasonEnum = builder.enumType("UnavailableReason", {
     NOT_INSTALLED: { description: "The resource's CustomResourceDefinition is not installed in the cluster." },
     FORBIDDEN: { description: "kubesub's own service account may not list and watch it." },
     UNREACHABLE: { description: "The apiserver did not answer in time." },
+    NAMESPACE_TERMINATING: {
+      description:
+        'The project\'s namespace is being deleted (resource "namespaces"): its objects are being deleted, each told as Deleted, and no new ones can be made in it.',
+    },
+    NAMESPACE_NOT_FOUND: {
+      description:
+        'The project\'s namespace does not exist (resource "namespaces"): never created, or deleted. The stream stays open; if the namespace is created (again), its objects arrive as Added.',
+    },
   } satisfies Record<UnavailableReason, object>,
 });
 
 export const ResourceUnavailable = builder.objectRef<Unavailable>("ResourceUnavailable").implement({
   description:
-    "A resource this stream reads cannot be read: yet (before InitialStateComplete), or any more (live: its CRD was deleted, or kubesub's access to it taken away; once per outage). The stream goes on with what it can read; kubesub keeps retrying, and the resource's objects arrive as ordinary Added events once it can.",
+    "A resource this stream reads cannot be read: yet (before InitialStateComplete), or any more (live: its CRD was deleted, or kubesub's access to it taken away; once per outage). The stream goes on with what it can read; kubesub keeps retrying, and the resource's objects arrive as ordinary Added events once it can. With resource \"namespaces\", the project itself: its namespace is being deleted (NAMESPACE_TERMINATING) or does not exist (NAMESPACE_NOT_FOUND), each told once when it happens.",
   fields: (t) => ({
     resource: t.exposeString("resource", { description: 'Resource and group, as RBAC names them: "daskclusters.kubernetes.dask.org".' }),
     namespace: t.exposeString("namespace"),

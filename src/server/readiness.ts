@@ -1,3 +1,4 @@
+import { isPermanent } from "../kube/errors.ts";
 import type { InformerRegistry } from "../kube/informer-registry.ts";
 
 export interface ReadinessReport {
@@ -12,7 +13,11 @@ export interface ReadinessOptions {
   probeApiServer: () => Promise<void>;
 }
 
-/** /readyz: the apiserver answers, and every informer that somebody uses has synced. */
+/**
+ * /readyz: the apiserver answers, and every informer that somebody uses has synced. The namespaces
+ * informer counts as synced when kubesub may not list namespaces (per-namespace Roles): streams
+ * then go on without being told of their namespace's deletion.
+ */
 export async function checkReadiness({ registry, probeApiServer }: ReadinessOptions): Promise<ReadinessReport> {
   let apiserver = "ok";
   try {
@@ -23,6 +28,10 @@ export async function checkReadiness({ registry, probeApiServer }: ReadinessOpti
   const informers = registry
     .snapshot()
     .filter((entry) => entry.references > 0)
-    .map((entry) => ({ name: entry.key, synced: entry.informer.hasSynced, subscribers: entry.references }));
+    .map((entry) => ({
+      name: entry.key,
+      synced: entry.informer.hasSynced || (entry.type.clusterScoped === true && isPermanent(entry.informer.status.lastError)),
+      subscribers: entry.references,
+    }));
   return { ready: apiserver === "ok" && informers.every((i) => i.synced), apiserver, informers };
 }

@@ -186,7 +186,7 @@ async function warmPodInformer(): Promise<void> {
   const pods = subscribe(`subscription Pods($project: String!) { podEvents(project: $project) { __typename } }`, { project });
   await take(pods, { until: (r) => (r.data?.podEvents as Event | undefined)?.__typename === "InitialStateComplete" });
   await pods.return?.();
-  expect(kubesub.app.registry.snapshot().map((entry) => entry.key)).toEqual(["pods/*"]);
+  expect(kubesub.app.registry.snapshot().map((entry) => entry.key)).toEqual(["pods/*", "namespaces/*"]);
 }
 
 const updatePod = (name: string, mutate: (pod: KubePod) => void) => cluster.update<KubePod>(podResource, project, name, mutate);

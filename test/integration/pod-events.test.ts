@@ -190,7 +190,11 @@ describe.each(["cluster", "namespace"] as const)("--watch-scope %s", (scope) => 
       expect(kubesub.cluster.stats.lists.get(listsKey)).toBe(1);
       expect(kubesub.cluster.activeWatches(podResource, watchedNamespace)).toBe(1);
       expect(kubesub.app.views.snapshot()).toEqual([{ key: "pods/team-a", references: 10 }]);
-      expect(kubesub.app.registry.snapshot()).toEqual([expect.objectContaining({ key: informerKey, references: 1 })]);
+      expect(kubesub.app.registry.snapshot()).toEqual([
+        expect.objectContaining({ key: informerKey, references: 1 }),
+        // Which namespaces exist (one cluster-wide informer, whatever the scope), held by the view.
+        expect.objectContaining({ key: "namespaces/*", references: 1 }),
+      ]);
 
       kubesub.cluster.create(podResource, podFixture("team-a", "new-1", { user: "dan" }));
       const received = await Promise.all(streams.map((s) => take(s, { count: 1 })));
@@ -238,7 +242,13 @@ describe.each(["cluster", "namespace"] as const)("--watch-scope %s", (scope) => 
       await take(stream, { until: isComplete });
       const ready = await fetch(`${kubesub.origin}/readyz`);
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toMatchObject({ ready: true, informers: [{ name: informerKey, synced: true, subscribers: 1 }] });
+      expect(await ready.json()).toMatchObject({
+        ready: true,
+        informers: [
+          { name: informerKey, synced: true, subscribers: 1 },
+          { name: "namespaces/*", synced: true, subscribers: 1 },
+        ],
+      });
       await stream.return?.();
     });
 
@@ -264,7 +274,8 @@ describe.each(["cluster", "namespace"] as const)("--watch-scope %s", (scope) => 
         projects.map((project) => [`PodAdded:${project}-pod:INITIAL_STATE`, "InitialStateComplete:1"]),
       );
       expect(kubesub.cluster.stats.lists.get(listsKey)).toBe(1);
-      expect([...kubesub.cluster.stats.lists.keys()]).toEqual([listsKey]);
+      expect([...kubesub.cluster.stats.lists.keys()]).toEqual([listsKey, "namespaces/"]);
+      expect(kubesub.cluster.stats.lists.get("namespaces/")).toBe(1);
       expect(kubesub.cluster.activeWatches(podResource, allNamespaces)).toBe(1);
 
       kubesub.cluster.create(podResource, podFixture("project-7", "late", { user: "bob" }));

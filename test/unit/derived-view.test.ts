@@ -228,6 +228,8 @@ describe("ViewRegistry", () => {
       "notebooks.kubeflow.org/team-a": 1,
       "pods/team-b": 1,
       "notebooks.kubeflow.org/team-b": 1,
+      // Which namespaces exist: one cluster-wide informer whatever the scope, once per view.
+      "namespaces/*": 2,
     });
 
     elsewhere.release();
@@ -241,6 +243,7 @@ describe("ViewRegistry", () => {
       "notebooks.kubeflow.org/team-a": 0,
       "pods/team-b": 0,
       "notebooks.kubeflow.org/team-b": 0,
+      "namespaces/*": 0,
     });
 
     // A released view hears no more; the next subscriber gets a fresh one from the lingering informers.

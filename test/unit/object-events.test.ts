@@ -30,6 +30,7 @@ let log: ReturnType<typeof captureLogger>;
 beforeEach(() => {
   vi.useFakeTimers();
   cluster = new MemoryCluster();
+  cluster.createNamespace(ns);
   registry = new InformerRegistry({ sources: (type, namespace) => cluster.source(type, namespace), lingerMs: 1_000 });
   shutdown = new AbortController();
   log = captureLogger();

@@ -2,9 +2,10 @@ import type { Logger } from "pino";
 import { highestResourceVersion } from "../../domain/pod-set.ts";
 import { isPermanent } from "../../kube/errors.ts";
 import type { SharedInformer } from "../../kube/informer.ts";
+import type { NamespacePresence } from "../../kube/namespace-presence.ts";
 import type { Delta } from "../../kube/store.ts";
 import type { KubeObject, ResourceType } from "../../kube/types.ts";
-import { describeUnavailable } from "./unavailable.ts";
+import { describeNamespace, describeUnavailable } from "./unavailable.ts";
 import type { ModelDelta, UnavailableSource, View } from "./view.ts";
 
 export interface ViewSource {
@@ -23,6 +24,12 @@ export interface DerivedViewOptions<M> {
   compute: (key: string) => M | undefined;
   /** Served fields that differ between two models of the same key. */
   diff: (old: M, next: M) => string[];
+  /**
+   * The view's namespace and which namespaces exist: a namespace being deleted or absent is
+   * reported as unavailable (resource "namespaces"), and told live when it starts being deleted and
+   * when it is gone.
+   */
+  project?: { namespace: string; presence: NamespacePresence };
   logger?: Logger;
 }
 
@@ -63,6 +70,15 @@ export class DerivedView<M> implements View<M> {
         }),
       );
     }
+    const { project } = options;
+    if (project) {
+      this.detach.push(
+        project.presence.watch(project.namespace, ({ state, cause }) => {
+          const source = describeNamespace(project.namespace, state);
+          for (const handler of this.unavailableHandlers) handler(source, cause);
+        }),
+      );
+    }
     for (const [index, { informer }] of options.sources.entries()) {
       for (const object of informer.list()) {
         const resourceVersion = object.metadata?.resourceVersion ?? "";
@@ -81,7 +97,9 @@ export class DerivedView<M> implements View<M> {
   }
 
   async settle(signal: AbortSignal): Promise<void> {
-    await Promise.all(this.options.sources.map(({ informer }) => informer.waitForSync(signal).catch(() => {})));
+    const informers = this.options.sources.map(({ informer }) => informer);
+    if (this.options.project) informers.push(this.options.project.presence.source);
+    await Promise.all(informers.map((informer) => informer.waitForSync(signal).catch(() => {})));
   }
 
   addUnavailableHandler(handler: (source: UnavailableSource, cause: unknown) => void): () => void {
@@ -90,9 +108,14 @@ export class DerivedView<M> implements View<M> {
   }
 
   unavailable(): UnavailableSource[] {
-    return this.options.sources
+    const missing = this.options.sources
       .filter(({ informer }) => !informer.hasSynced || isPermanent(informer.status.lastError))
       .map(({ informer, type, namespace }) => describeUnavailable(type, namespace, informer.status.lastError, informer.clusterWide));
+    const { project } = this.options;
+    const state = project?.presence.stateOf(project.namespace);
+    // The namespace first: what a client shows before anything else.
+    if (project && (state === "terminating" || state === "absent")) missing.unshift(describeNamespace(project.namespace, state));
+    return missing;
   }
 
   resourceVersion(): string {

@@ -1,4 +1,5 @@
 import { KubeApiError } from "../../kube/errors.ts";
+import type { NamespaceState } from "../../kube/namespace-presence.ts";
 import { type ResourceType, resourceName } from "../../kube/types.ts";
 import type { UnavailableSource } from "./view.ts";
 
@@ -32,5 +33,23 @@ export function describeUnavailable(type: ResourceType, namespace: string, error
     namespace,
     reason: "UNREACHABLE",
     message: `cannot read ${resource} in ${namespace} yet${detail}; kubesub keeps retrying`,
+  };
+}
+
+/** What a stream is told of its project's namespace when it is being deleted or does not exist. */
+export function describeNamespace(namespace: string, state: Exclude<NamespaceState, "active" | "unknown">): UnavailableSource {
+  if (state === "terminating") {
+    return {
+      resource: "namespaces",
+      namespace,
+      reason: "NAMESPACE_TERMINATING",
+      message: `namespace ${namespace} is being deleted: its objects are being deleted, and no new ones can be made in it; kubesub will deliver its objects again if it is created again`,
+    };
+  }
+  return {
+    resource: "namespaces",
+    namespace,
+    reason: "NAMESPACE_NOT_FOUND",
+    message: `namespace ${namespace} does not exist (never created, or deleted); kubesub will deliver its objects once it is created`,
   };
 }

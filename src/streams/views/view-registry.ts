@@ -1,5 +1,7 @@
 import type { Logger } from "pino";
 import type { InformerLease, InformerRegistry } from "../../kube/informer-registry.ts";
+import { namespacePresence } from "../../kube/namespace-presence.ts";
+import { namespaceResource } from "../../kube/resources.ts";
 import type { KubeObject, ResourceType } from "../../kube/types.ts";
 import { DerivedView, type DerivedViewOptions, type ViewSource } from "./derived-view.ts";
 import type { View } from "./view.ts";
@@ -48,7 +50,16 @@ export class ViewRegistry {
       const sources = definition
         .resources(namespace)
         .map((type, i) => ({ type, namespace, informer: (leases[i] as InformerLease<KubeObject>).informer }));
-      const view = new DerivedView<M>({ ...definition.build(sources, namespace), sources, description: key, logger: this.logger });
+      // Every view also reads which namespaces exist, to tell its subscribers when its own is deleted.
+      const namespaces = this.informers.acquire<KubeObject>(namespaceResource, namespace);
+      leases.push(namespaces);
+      const view = new DerivedView<M>({
+        ...definition.build(sources, namespace),
+        sources,
+        project: { namespace, presence: namespacePresence(namespaces.informer) },
+        description: key,
+        logger: this.logger,
+      });
       entry = { view: view as DerivedView<unknown>, leases, references: 0 };
       this.entries.set(key, entry);
     }

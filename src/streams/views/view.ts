@@ -10,8 +10,11 @@ export type ModelDelta<M> = { resourceVersion: string } & (
   | { type: "deleted"; object: M }
 );
 
-/** Why a resource could not be read. */
-export type UnavailableReason = "NOT_INSTALLED" | "FORBIDDEN" | "UNREACHABLE";
+/**
+ * Why a resource could not be read; for the namespace itself (resource "namespaces"), whether it
+ * is being deleted or does not exist.
+ */
+export type UnavailableReason = "NOT_INSTALLED" | "FORBIDDEN" | "UNREACHABLE" | "NAMESPACE_TERMINATING" | "NAMESPACE_NOT_FOUND";
 
 export interface UnavailableSource {
   /** "daskclusters.kubernetes.dask.org" */
@@ -40,7 +43,8 @@ export interface View<M> {
   unavailable(): UnavailableSource[];
   /**
    * Told when a source that could be read stops being readable (a CRD deleted, access taken
-   * away); cause identifies the outage, the same for every view that reads that source.
+   * away), and when the view's namespace starts being deleted and when it is gone; cause
+   * identifies the outage, the same for every view that reads that source or namespace.
    */
   addUnavailableHandler(handler: (source: UnavailableSource, cause: unknown) => void): () => void;
   /** The highest resourceVersion its sources have seen. */
