@@ -9,6 +9,7 @@ import { KubeApiError } from "../../src/kube/errors.ts";
 import { InformerRegistry, type WatchScope } from "../../src/kube/informer-registry.ts";
 import { MemoryCluster } from "../../src/kube/memory-cluster.ts";
 import { daskClusterResource, namespaceResource, podResource } from "../../src/kube/resources.ts";
+import { checkReadiness } from "../../src/server/readiness.ts";
 import { DaskStreams } from "../../src/streams/dask-streams.ts";
 import { IdeStreams } from "../../src/streams/ide-streams.ts";
 import { PodStreams } from "../../src/streams/pod-streams.ts";
@@ -185,6 +186,10 @@ describe.each<WatchScope>(["namespace", "cluster"])("a project's namespace, --wa
     expect(await read(absent)).toEqual(["complete 0"]);
     cluster.deleteNamespace(ns);
     expect(await read(reader)).toEqual(["deleted a CLUSTER_CHANGE"]);
+    // kubesub is ready all the same: per-namespace Roles are a supported way to run it.
+    const report = await checkReadiness({ registry, probeApiServer: async () => {} });
+    expect(report.ready).toBe(true);
+    expect(report.informers).toContainEqual({ name: "namespaces/*", synced: true, subscribers: 2 });
   });
 });
 
