@@ -116,6 +116,10 @@ describe.skipIf(cp.info.external)("deploy/ on the real control plane", () => {
     } finally {
       client.dispose();
     }
+    // The namespaces it watches to tell a project's streams of its deletion: listed with that RBAC too.
+    const namespaces = kubesub.app.registry.snapshot().find((entry) => entry.key === "namespaces/*")?.informer;
+    expect(namespaces?.hasSynced).toBe(true);
+    expect(namespaces?.status.lastError).toBeUndefined();
 
     // Nothing more: no writes, no Secrets.
     const asKubesub = identity.makeApiClient(CoreV1Api);
