@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from "node:http";
+import { sendNodeResponse } from "@whatwg-node/server";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { ErrorCode } from "../errors.ts";
@@ -8,6 +9,7 @@ import type { StreamAccess } from "../streams/subscribers/access.ts";
 import { codeForStatus, errorBody, errorContentType, messageForStatus } from "./http-errors.ts";
 import type { ReadinessReport } from "./readiness.ts";
 import { hasBody, readBody } from "./request-body.ts";
+import { directStreamOf } from "./use-shared-sse.ts";
 import type { KubesubYoga } from "./yoga.ts";
 
 /**
@@ -126,7 +128,7 @@ export function createHttpEdge({ yoga, readiness, authenticate, maxBodyBytes, me
           });
           return;
         }
-        void yoga(req, res, { access });
+        respond(req, res, access);
       },
       (error: unknown) => {
         logger.warn({ err: error }, "cannot validate credentials");
@@ -134,7 +136,40 @@ export function createHttpEdge({ yoga, readiness, authenticate, maxBodyBytes, me
       },
     );
   }
+
+  /**
+   * yoga's answer, written as yoga's server adapter writes it, except for a direct-path event
+   * stream (use-shared-sse.ts): its frames are written to the Node response by the stream itself,
+   * and the WHATWG Request and Response that yoga made for it are let go, so that an open
+   * subscription holds its socket, its Node request and response, and its own small state only.
+   */
+  function respond(req: IncomingMessage, res: ServerResponse, access: StreamAccess): void {
+    // The server adapter listens to the response to abort its Request's signal: those listeners
+    // (and the Request they hold) are removed once a direct stream watches the response itself.
+    const before = new Set(adapterEvents.flatMap((event) => res.rawListeners(event)));
+    Promise.resolve(yoga.handleNodeRequestAndResponse(req, res, { req, res, access }))
+      .then((response) => {
+        const stream = directStreamOf(response);
+        if (!stream) return sendNodeResponse(response, res, req, true);
+        for (const event of adapterEvents) {
+          for (const listener of res.rawListeners(event)) {
+            if (!before.has(listener)) res.removeListener(event, listener as (...args: unknown[]) => void);
+          }
+        }
+        res.setHeaders(response.headers);
+        res.writeHead(response.status);
+        stream.writeTo(req, res);
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, "cannot answer a GraphQL request");
+        if (!res.headersSent) refuse(res, 500, "INTERNAL_SERVER_ERROR", "kubesub could not answer this request");
+        else res.destroy();
+      });
+  }
 }
+
+/** The events whatwg-node's server adapter listens to on a Node response (normalizeNodeRequest). */
+const adapterEvents = ["close", "error", "finish"] as const;
 
 /**
  * Why yoga could not serve this request's target, if it could not: yoga's request URL is

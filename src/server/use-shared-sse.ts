@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import {
   createSourceEventStream,
@@ -10,8 +11,8 @@ import {
   validateSubscriptionArgs,
 } from "graphql";
 import type { Plugin } from "graphql-yoga";
-import { type Clock, systemClock } from "../clock.ts";
-import { type DirectSource, isDirectSource } from "../streams/subscribers/direct-source.ts";
+import { type Clock, systemClock, type Timer } from "../clock.ts";
+import { type DirectSource, isDirectSource, type QueueSink } from "../streams/subscribers/direct-source.ts";
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
 
@@ -62,6 +63,7 @@ export function useSharedSse(options: SharedSseOptions): Plugin {
   const pingIntervalMs = options.pingIntervalMs ?? 12_000;
   const clock = options.clock ?? systemClock;
   const execution = sharedExecution();
+  const pings = new Pings(clock, pingIntervalMs);
   /** The subscription a request opened, from onSubscribe to onResultProcess of the same request. */
   const directStreams = new WeakMap<Request, { source: DirectSource<unknown>; execute: (event: unknown) => Result }>();
   const masked = (result: ExecutionResult): ExecutionResult =>
@@ -97,18 +99,41 @@ export function useSharedSse(options: SharedSseOptions): Plugin {
       if (!direct) return;
       // yoga's iterator over the same stream is never read, nor kept: ending the stream ends it.
       setResultProcessor((_result, fetchAPI) => {
-        const body = directBody(direct.source, direct.execute, masked, clock, pingIntervalMs);
-        return new fetchAPI.Response(body as unknown as BodyInit, { status: 200, headers: sseHeaders });
+        const stream = new DirectSse(direct.source, direct.execute, masked, pings);
+        const response = new fetchAPI.Response(stream.readable() as unknown as BodyInit, { status: 200, headers: sseHeaders });
+        directResponses.set(response, stream);
+        return response;
       }, "text/event-stream");
     },
   };
 }
 
-/** One result and operation's executions, shared: see useSharedSse. */
+/**
+ * The direct-path stream a response of useSharedSse carries, for an HTTP edge that holds the Node
+ * response to write it itself (see DirectSse.writeTo): undefined for every other response, and for
+ * one whose body has been read already.
+ */
+export function directStreamOf(response: Response): DirectSse | undefined {
+  const stream = directResponses.get(response);
+  directResponses.delete(response);
+  return stream?.attached ? undefined : stream;
+}
+
+const directResponses = new WeakMap<Response, DirectSse>();
+
+/**
+ * One result and operation's executions, shared: see useSharedSse. Streams of the same operation
+ * (document, operation name and variables) also share one executor, held weakly here: it lives as
+ * long as one of its streams does.
+ */
 function sharedExecution() {
   const documentIds = new WeakMap<DocumentNode, number>();
   let nextDocumentId = 0;
   const results = new WeakMap<object, Map<string, Result>>();
+  const executors = new Map<string, WeakRef<(event: unknown) => Result>>();
+  const forget = new FinalizationRegistry<string>((operation) => {
+    if (executors.get(operation)?.deref() === undefined) executors.delete(operation);
+  });
   const documentId = (document: DocumentNode) => {
     let id = documentIds.get(document);
     if (id === undefined) {
@@ -123,11 +148,14 @@ function sharedExecution() {
     executor(
       validated: ValidatedSubscriptionArgs,
       args: { document: DocumentNode; operationName?: string | null; variableValues?: unknown },
-    ) {
+    ): (event: unknown) => Result {
       const operation = `${documentId(args.document)}\u0000${args.operationName ?? ""}\u0000${JSON.stringify(args.variableValues ?? {})}`;
-      // An open stream then holds none of its request's objects either.
-      const eventArgs = { ...validated, contextValue: sharedEventContext };
-      return (event: unknown): Result => {
+      const shared = executors.get(operation)?.deref();
+      if (shared) return shared;
+      // An open stream then holds none of its request's objects either: not its context, not its
+      // signal (an event's execution serves every subscriber; one leaving does not abort it).
+      const eventArgs = { ...validated, contextValue: sharedEventContext, externalAbortSignal: undefined };
+      const execute = (event: unknown): Result => {
         const perEvent = { ...eventArgs, rootValue: event };
         if (typeof event !== "object" || event === null) return executeSubscriptionEvent(perEvent);
         let byOperation = results.get(event);
@@ -142,6 +170,9 @@ function sharedExecution() {
         }
         return result;
       };
+      executors.set(operation, new WeakRef(execute));
+      forget.register(execute, operation);
+      return execute;
     },
   };
 }
@@ -169,45 +200,170 @@ function frameOf(result: ExecutionResult): Uint8Array {
   return frame;
 }
 
-/** The response body of a direct-path stream: a Node Readable fed synchronously by the source. */
-function directBody(
-  source: DirectSource<unknown>,
-  execute: (event: unknown) => Result,
-  masked: (result: ExecutionResult) => ExecutionResult,
-  clock: Clock,
-  pingIntervalMs: number,
-): Readable {
-  // read() is called when the socket wants more: backpressure from a slow client.
-  const body = new Readable({ read: () => source.resume() });
-  const timer = clock.interval(() => body.push(ping), pingIntervalMs).unref();
-  let open = true;
-  body.once("close", () => {
-    open = false;
-    timer.cancel();
-    void source.return();
-  });
-  body.push(ping);
-  source.attach({
-    deliver(event) {
-      if (!open) return false;
-      const result = execute(event);
-      if (!(result instanceof Promise)) return body.push(frameOf(masked(result)));
-      // Resolvers are synchronous today; an asynchronous one keeps the order by pausing.
-      result.then(
-        (settled) => {
-          if (open && body.push(frameOf(masked(settled)))) source.resume();
-        },
-        (error: unknown) => body.destroy(error as Error),
-      );
-      return false;
-    },
-    end() {
-      timer.cancel();
-      body.push(complete);
-      body.push(null);
-    },
-  });
-  return body;
+/**
+ * The comment line every open direct-path stream gets every interval: one timer for all of them,
+ * not one per stream.
+ */
+class Pings {
+  private readonly streams = new Set<DirectSse>();
+  private timer: Timer | undefined;
+  private readonly clock: Clock;
+  private readonly intervalMs: number;
+
+  constructor(clock: Clock, intervalMs: number) {
+    this.clock = clock;
+    this.intervalMs = intervalMs;
+  }
+
+  add(stream: DirectSse): void {
+    this.streams.add(stream);
+    this.timer ??= this.clock.interval(() => this.ping(), this.intervalMs).unref();
+  }
+
+  delete(stream: DirectSse): void {
+    if (!this.streams.delete(stream) || this.streams.size > 0) return;
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  private ping(): void {
+    for (const stream of this.streams) stream.write(ping);
+  }
+}
+
+/**
+ * A direct-path stream: events taken synchronously from the subscriber's stream, executed (shared),
+ * and written as pre-serialised frames. An HTTP edge that holds the Node response hands it over
+ * (writeTo), and the frames go to it with nothing else in between: no WHATWG Request, Response or
+ * stream, no piping, one 'close' listener. Anyone else reads the Response's body, a Node Readable
+ * fed the same way (readable()).
+ */
+export class DirectSse implements QueueSink<unknown> {
+  /** Where the frames go, once someone reads: the Node response, or the Response's body. */
+  private response: ServerResponse | undefined;
+  private body: Readable | undefined;
+  private open = true;
+  /** Waiting for the response's 'drain'. */
+  private draining = false;
+  private readonly drained = () => {
+    this.draining = false;
+    this.source.resume();
+  };
+  private readonly close = () => this.closed();
+  private readonly source: DirectSource<unknown>;
+  private readonly execute: (event: unknown) => Result;
+  private readonly masked: (result: ExecutionResult) => ExecutionResult;
+  private readonly pings: Pings;
+
+  constructor(
+    source: DirectSource<unknown>,
+    execute: (event: unknown) => Result,
+    masked: (result: ExecutionResult) => ExecutionResult,
+    pings: Pings,
+  ) {
+    this.source = source;
+    this.execute = execute;
+    this.masked = masked;
+    this.pings = pings;
+  }
+
+  /** Whether the stream is being written already. */
+  get attached(): boolean {
+    return this.response !== undefined || this.body !== undefined;
+  }
+
+  /**
+   * Writes the stream to the Node response, whose status and headers the caller has set (not sent):
+   * backpressure through write()'s answer and 'drain', and the subscription ends when the response
+   * closes (the client left). Returns false, writing nothing, when the stream is read already.
+   */
+  writeTo(request: IncomingMessage, response: ServerResponse): boolean {
+    if (this.attached) return false;
+    const { socket } = request;
+    if (response.destroyed || socket.destroyed) {
+      // The client left before its stream could start.
+      this.closed();
+      return true;
+    }
+    // As the server adapter does for a streamed body.
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true);
+    socket.setTimeout(0);
+    this.response = response;
+    response.once("close", this.close);
+    this.start();
+    return true;
+  }
+
+  /** The Response's body, for a reader other than the HTTP edge: fed from its first read. */
+  readable(): Readable {
+    const body: Readable = new Readable({
+      read: () => {
+        if (this.body) this.source.resume();
+        else if (!this.attached) {
+          this.body = body;
+          body.once("close", this.close);
+          this.start();
+        }
+      },
+    });
+    return body;
+  }
+
+  deliver(event: unknown): boolean {
+    if (!this.open) return false;
+    const result = this.execute(event);
+    if (!(result instanceof Promise)) return this.write(frameOf(this.masked(result)));
+    // Resolvers are synchronous today; an asynchronous one keeps the order by pausing.
+    result.then(
+      (settled) => {
+        if (this.write(frameOf(this.masked(settled)))) this.source.resume();
+      },
+      (error: unknown) => {
+        this.closed();
+        this.response?.destroy(error as Error);
+        this.body?.destroy(error as Error);
+      },
+    );
+    return false;
+  }
+
+  end(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.pings.delete(this);
+    this.response?.end(complete);
+    if (this.body) {
+      this.body.push(complete);
+      this.body.push(null);
+    }
+  }
+
+  /** Writes a frame now; false when the reader is to be waited for (or the stream is over). */
+  write(frame: Uint8Array): boolean {
+    if (!this.open) return false;
+    const { response } = this;
+    if (!response) return this.body?.push(frame) ?? false;
+    if (response.write(frame)) return true;
+    if (!this.draining) {
+      this.draining = true;
+      response.once("drain", this.drained);
+    }
+    return false;
+  }
+
+  private start(): void {
+    this.write(ping);
+    this.pings.add(this);
+    this.source.attach(this);
+  }
+
+  /** The client left (or its response failed): the subscription ends, releasing what it holds. */
+  private closed(): void {
+    this.open = false;
+    this.pings.delete(this);
+    void this.source.return();
+  }
 }
 
 function endWithRequest(source: AsyncIterable<unknown> & Partial<AsyncIterator<unknown>>, signal: AbortSignal): void {

@@ -45,10 +45,10 @@ afterEach(async () => {
   await ns?.delete();
 });
 
-/** The one informer kubesub runs in these tests (pods in the test's namespace). */
+/** The one pod informer kubesub runs in these tests (pods in the test's namespace; beside it, namespaces). */
 function podInformer(): Informer<KubeObject> {
   const entries = kubesub?.app.registry.snapshot() ?? [];
-  expect(entries.map((e) => e.key)).toEqual([`pods/${ns?.name}`]);
+  expect(entries.map((e) => e.key)).toEqual([`pods/${ns?.name}`, "namespaces/*"]);
   return (entries[0] as { informer: Informer<KubeObject> }).informer;
 }
 

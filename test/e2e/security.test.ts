@@ -130,7 +130,7 @@ describe.skipIf(!cp.isLocal)("multi-tenant security", () => {
     expect(firstError(refusal)).toEqual({ message: `alice may not list pods in namespace ${nsB.name}`, extensions: { code: "FORBIDDEN" } });
     expect(await refused.ended).toEqual({});
     // Nothing of B was read for her: the refusal comes before any informer starts.
-    expect(kubesub.app.registry.snapshot().map((e) => e.key)).toEqual([`pods/${nsA.name}`]);
+    expect(kubesub.app.registry.snapshot().map((e) => e.key)).toEqual([`pods/${nsA.name}`, "namespaces/*"]);
 
     // Queries are authorized the same way.
     const query = (token: string, project: string) =>
@@ -174,7 +174,7 @@ describe.skipIf(!cp.isLocal)("multi-tenant security", () => {
     const bob = podEvents(kubesub, tokenOf("bob"), nsA.name);
     expect(summaries(await opening(alice))).toEqual(["InitialStateComplete 0"]);
     expect(summaries(await opening(bob))).toEqual(["InitialStateComplete 0"]);
-    expect(kubesub.app.registry.snapshot().map((e) => e.key)).toEqual([`pods/${nsA.name}`]);
+    expect(kubesub.app.registry.snapshot().map((e) => e.key)).toEqual([`pods/${nsA.name}`, "namespaces/*"]);
 
     const revokedAt = performance.now();
     await revokeTeamA();
@@ -196,7 +196,7 @@ describe.skipIf(!cp.isLocal)("multi-tenant security", () => {
     await createPod(cp.core(), nsA.name, "after-revocation", "bob");
     expect(summaries(await bob.take({ count: 1 }))).toEqual(["PodAdded after-revocation CLUSTER_CHANGE"]);
     expect(alice.untaken).toEqual([]);
-    expect(kubesub.app.registry.snapshot().map((e) => e.key)).toEqual([`pods/${nsA.name}`]);
+    expect(kubesub.app.registry.snapshot().map((e) => e.key)).toEqual([`pods/${nsA.name}`, "namespaces/*"]);
   });
 
   it("missing, malformed and unknown credentials get 401 UNAUTHENTICATED before anything is streamed or watched", async () => {
@@ -266,7 +266,7 @@ describe.skipIf(!cp.isLocal)("multi-tenant security", () => {
     expect(firstError(await opening(podEvents(kubesub, tokenOf("carol"), nsA.name)))?.extensions?.code).toBe("FORBIDDEN");
 
     await vi.waitFor(async () => expect(await cp.openWatches({ resource: "pods" })).toBe(1), { timeout: 10_000, interval: 100 });
-    expect(kubesub.app.registry.snapshot().map((e) => e.key)).toEqual([`pods/${nsA.name}`]);
+    expect(kubesub.app.registry.snapshot().map((e) => e.key)).toEqual([`pods/${nsA.name}`, "namespaces/*"]);
 
     await createPod(cp.core(), nsA.name, "shared", "alice");
     for (const stream of callers) expect(summaries(await stream.take({ count: 1 }))).toEqual(["PodAdded shared CLUSTER_CHANGE"]);
