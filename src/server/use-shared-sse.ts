@@ -49,10 +49,12 @@ export const sharedEventContext: object = new Proxy(Object.freeze({}), {
  *    sharedEventContext (see there), never with a request's context.
  * 2. The direct path (distinct connections mode, kubesub's own streams: a DirectSource). Events are
  *    taken synchronously from the subscriber's stream and executed as above: no promise per event;
- *    each is one chunk whose bytes are shared by every subscriber that receives the same result; the
- *    body is a Node stream that the server adapter pipes straight into the response. A client that
- *    reads too slowly stops the flow (backpressure) until its stream overflows and ends with
- *    OVERFLOW; a client that disconnects ends the subscription.
+ *    each is one chunk whose bytes are shared by every subscriber that receives the same result.
+ *    Once the stream is set up, the HTTP edge hands it the Node response (http-edge.ts,
+ *    DirectSse.writeTo) and lets yoga's Request and Response go: frames are written to the
+ *    response itself, and one timer pings every open stream. A client that reads too slowly stops
+ *    the flow (backpressure: write()'s answer, then 'drain') until its stream overflows and ends
+ *    with OVERFLOW; a client that disconnects ends the subscription.
  * Anything else (graphql-sse's single connection mode, a single result) is left to yoga's own
  * processing, with the same shared execution.
  *
