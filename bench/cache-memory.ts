@@ -136,17 +136,18 @@ function pagedSources(
 ): SourceFactory {
   return <T extends KubeObject>(type: ResourceType, namespace: string): ListWatchSource<T> => ({
     description: `${resourceName(type)} in ${namespace || "all namespaces"}`,
-    async list() {
-      if (resourceName(type) !== resourceName(podResource)) return { items: [], resourceVersion: listResourceVersion };
-      const items: T[] = [];
+    async *list() {
+      if (resourceName(type) !== resourceName(podResource)) {
+        yield { items: [], resourceVersion: listResourceVersion };
+        return;
+      }
       for (const page of pages) {
         await nextTurn(); // a page arrives from the network
         const parsed = JSON.parse(page.toString("utf8"));
         const podList = list === "client-node" ? (ObjectSerializer.deserialize(parsed, "V1PodList", "") as { items: T[] }) : parsed;
-        for (const item of podList.items) items.push(pageTransform ? pageTransform(item) : item);
+        yield { items: pageTransform ? podList.items.map(pageTransform) : podList.items, resourceVersion: listResourceVersion };
       }
       onListed();
-      return { items, resourceVersion: listResourceVersion };
     },
     watch: ({ signal }) =>
       new Promise<void>((resolve) => {

@@ -2,6 +2,7 @@ import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { systemClock } from "./clock.ts";
+import { slimProtobufDecoderFor } from "./domain/pod-protobuf.ts";
 import { slimTransformFor } from "./domain/slim.ts";
 import { InformerRegistry } from "./kube/informer-registry.ts";
 import type { KubesubOptions } from "./options.ts";
@@ -47,6 +48,8 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     informer: { inactivityTimeoutMs: options.watchInactivityTimeoutMs, backoff: { maxMs: options.retryMaxMs } },
     // Objects are cached reduced to what the models read (src/domain/slim.ts).
     transformFor: options.transformFor ?? slimTransformFor,
+    // Pods are listed in protobuf, decoded as far as slimPod reads (src/domain/pod-protobuf.ts).
+    protobufDecoderFor: options.transformFor ? undefined : slimProtobufDecoderFor,
     logger,
     clock,
   });

@@ -3,10 +3,24 @@ import { type Clock, systemClock, type Timer } from "../clock.ts";
 import { Informer, type InformerOptions, type SharedInformer } from "./informer.ts";
 import { allNamespaces, type ListWatchSource } from "./list-watch-source.ts";
 import { NamespaceInformer } from "./namespace-informer.ts";
+import type { ProtoReader } from "./protobuf.ts";
 import { type KubeObject, type ResourceType, resourceName } from "./types.ts";
 
 /** Makes the list-watch source of one resource in one namespace, or in all of them (allNamespaces). */
-export type SourceFactory = <T extends KubeObject>(type: ResourceType, namespace: string) => ListWatchSource<T>;
+export type SourceFactory = <T extends KubeObject>(type: ResourceType, namespace: string, hints?: SourceHints) => ListWatchSource<T>;
+
+/** What a source may use to deliver objects more cheaply; a source that cannot use a hint ignores it. */
+export interface SourceHints {
+  /**
+   * Decodes one object of this resource from the apiserver's protobuf encoding, reading only what
+   * the informer's transform keeps: whatever the source hands over, the transform makes the same
+   * of it as of the object in JSON (kube-api-source asks for LIST pages in protobuf with it).
+   */
+  protobufDecoder?: ProtobufDecoder;
+}
+
+/** See SourceHints.protobufDecoder. */
+export type ProtobufDecoder = (object: ProtoReader) => KubeObject;
 
 /**
  * --watch-scope. "cluster": one list and watch per resource for the whole cluster, each project's
@@ -29,6 +43,8 @@ export interface InformerRegistryOptions {
    * TransformFunc): what the layers above read, and nothing else. Default: managedFields dropped.
    */
   transformFor?: (type: ResourceType) => (<O extends KubeObject>(object: O) => O) | undefined;
+  /** For the sources (SourceHints.protobufDecoder): decoders that go with transformFor's transforms. Default: none. */
+  protobufDecoderFor?: (type: ResourceType) => ProtobufDecoder | undefined;
   /** Default "namespace". */
   scope?: WatchScope;
 }
@@ -77,7 +93,7 @@ export class InformerRegistry {
     const key = `${resourceName(type)}/${cluster ? "*" : namespace}`;
     let entry = this.entries.get(key);
     if (!entry) {
-      const source = this.options.sources<KubeObject>(type, watched);
+      const source = this.options.sources<KubeObject>(type, watched, { protobufDecoder: this.options.protobufDecoderFor?.(type) });
       const transform = this.options.transformFor?.(type);
       const informer = new Informer(source, {
         logger: this.options.logger,

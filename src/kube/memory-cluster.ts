@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type Clock, systemClock } from "../clock.ts";
 import { KubeApiError } from "./errors.ts";
-import { allNamespaces, type ListResult, type ListWatchSource, type WatchEvent, type WatchOptions } from "./list-watch-source.ts";
+import { allNamespaces, type ListPage, type ListWatchSource, type WatchEvent, type WatchOptions } from "./list-watch-source.ts";
 import { namespaceResource } from "./resources.ts";
 import { type KubeObject, objectKey, type ResourceType, resourceName } from "./types.ts";
 
@@ -65,7 +65,7 @@ export class MemoryCluster {
     const resource = resourceName(type);
     return {
       description: namespace === allNamespaces ? `${resource} in all namespaces` : `${resource} in ${namespace}`,
-      list: (signal) => this.list(resource, namespace, signal) as Promise<ListResult<T>>,
+      list: (signal) => this.list(resource, namespace, signal) as AsyncIterable<ListPage<T>>,
       watch: (options) => this.watch(resource, namespace, options as unknown as WatchOptions<KubeObject>),
     };
   }
@@ -272,7 +272,8 @@ export class MemoryCluster {
     map.set(key, (map.get(key) ?? 0) + 1);
   }
 
-  private async list(resource: string, namespace: string, signal: AbortSignal): Promise<ListResult<KubeObject>> {
+  /** One page, whatever the number of objects. */
+  private async *list(resource: string, namespace: string, signal: AbortSignal): AsyncIterable<ListPage<KubeObject>> {
     this.count(this.stats.lists, `${resource}/${namespace}`);
     await Promise.resolve();
     if (this.listGate) {
@@ -289,7 +290,7 @@ export class MemoryCluster {
       namespace === allNamespaces
         ? [...this.objects].filter(([id]) => id.startsWith(`${resource}/`)).map(([, bucket]) => bucket)
         : [this.bucket(resource, namespace)];
-    return {
+    yield {
       items: buckets.flatMap((bucket) => [...bucket.values()].map((o) => structuredClone(o))),
       resourceVersion: this.currentRevision,
     };

@@ -126,18 +126,24 @@ export class Reflector<T extends KubeObject> {
 
   /**
    * LIST, hand the sink the transformed items and start the watch from the list's resourceVersion,
-   * in one synchronous turn (whoever waited for the sync finds the watch open). A method of its
-   * own, which returns once the watch has started, so that nothing keeps the list as it came: a
-   * suspended async function keeps its locals, and loop() waits for as long as the watch lasts,
-   * which would keep every listed object, whole, beside its transformed copy in the cache.
+   * in one synchronous turn (whoever waited for the sync finds the watch open). Each page is
+   * transformed as it arrives, so that only one page of objects as they came is alive at a time,
+   * beside the transformed ones. A method of its own, which returns once the watch has started:
+   * a suspended async function keeps its locals, and loop() waits for as long as the watch lasts.
    * Resolves to undefined when stopped meanwhile.
    */
   private async listThenWatch(signal: AbortSignal): Promise<RunningWatch | undefined> {
-    const list = await this.source.list(signal);
+    const items: T[] = [];
+    let resourceVersion = "";
+    for await (const page of this.source.list(signal)) {
+      if (this.stopped) return undefined;
+      for (const object of page.items) items.push(this.transform(object));
+      resourceVersion = page.resourceVersion;
+    }
     if (this.stopped) return undefined;
-    this.lastResourceVersion = list.resourceVersion;
-    this.sink.replace(list.items.map(this.transform), list.resourceVersion);
-    return this.startWatch(list.resourceVersion);
+    this.lastResourceVersion = resourceVersion;
+    this.sink.replace(items, resourceVersion);
+    return this.startWatch(resourceVersion);
   }
 
   private startWatch(resourceVersion: string): RunningWatch {

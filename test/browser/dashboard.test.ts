@@ -83,10 +83,10 @@ function sourcesWithMissingCrd(cluster: MemoryCluster, missing: { daskJobs: bool
     if (type.plural !== daskJobResource.plural || namespace !== "team-a") return source;
     return {
       ...source,
-      list: (signal) =>
-        missing.daskJobs
-          ? Promise.reject(new KubeApiError("the server could not find the requested resource", { statusCode: 404 }))
-          : source.list(signal),
+      async *list(signal) {
+        if (missing.daskJobs) throw new KubeApiError("the server could not find the requested resource", { statusCode: 404 });
+        yield* source.list(signal);
+      },
     };
   };
 }

@@ -2,7 +2,7 @@
 import { ApiException, AuthenticationV1Api, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { kubeApiSources } from "../../src/kube/kube-api-source.ts";
-import type { WatchEvent } from "../../src/kube/list-watch-source.ts";
+import { listAll, type WatchEvent } from "../../src/kube/list-watch-source.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 import { controlPlane, type TestNamespace, type UserName } from "../helpers/control-plane.ts";
 import { kubeConfigFor, kubeRequest } from "../helpers/control-plane-kube.ts";
@@ -93,7 +93,7 @@ describe("custom resources", () => {
       await create("first");
       const source = sources(type, ns.name);
       const controller = new AbortController();
-      const list = await source.list(controller.signal);
+      const list = await listAll(source, controller.signal);
       expect(list.items.map((o) => o.metadata?.name)).toEqual(["first"]);
 
       const events: WatchEvent<KubeObject>[] = [];

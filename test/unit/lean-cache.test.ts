@@ -24,7 +24,9 @@ const gc = runInNewContext("gc") as () => void;
 function listingSource(take: () => KubeObject[]): ListWatchSource {
   return {
     description: "pods in team-a",
-    list: async () => ({ items: take(), resourceVersion: "10" }),
+    list: async function* () {
+      yield { items: take(), resourceVersion: "10" };
+    },
     watch: ({ signal }) => new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true })),
   };
 }
