@@ -45,7 +45,8 @@ export interface KubeApiSourceOptions {
  * WATCH as plain JSON (timestamps as strings); the domain layer accepts both.
  */
 export function kubeApiSources(kubeConfig: KubeConfig, options: KubeApiSourceOptions = {}): SourceFactory {
-  sharePools(kubeConfig);
+  const maxConcurrentLists = options.maxConcurrentLists ?? 3;
+  sharePools(kubeConfig, maxConcurrentLists);
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const pageSize = options.pageSize ?? 500;
   const minTimeout = options.minWatchTimeoutSeconds ?? 300;
@@ -54,7 +55,7 @@ export function kubeApiSources(kubeConfig: KubeConfig, options: KubeApiSourceOpt
   // the apiserver's bookmarks; without this, every quiet watch would be cut every 30 s.
   Object.assign(watcher, { requestTimeoutMs: options.clientInactivityTimeoutMs ?? 100_000 });
 
-  const listSlots = new Slots(options.maxConcurrentLists ?? 3);
+  const listSlots = new Slots(maxConcurrentLists);
   const discover = discoveryGet(custom);
   const discovery = new ApiDiscovery(
     (path) => {
@@ -293,9 +294,9 @@ const bulkPools = new WeakMap<object, Dispatcher>();
  * a page of several megabytes comes at the pace of the flow-control window updates that kubesub's
  * event loop sends, and a LIST of 50,000 pods took twice as long as over HTTP/1.1, where the
  * kernel's TCP window keeps the apiserver writing while kubesub decodes the page before. It holds
- * at most maxConcurrentLists connections, closed when idle.
+ * at most bulkConnections connections (requests beyond wait for one), closed when idle.
  */
-export function sharePools(kubeConfig: KubeConfig): void {
+export function sharePools(kubeConfig: KubeConfig, bulkConnections = 3): void {
   if (pooled.has(kubeConfig)) return;
   pooled.add(kubeConfig);
   const target = kubeConfig as unknown as { createDispatcher: DispatcherFactory; createDispatcherOptions?: DispatcherOptions };
@@ -308,7 +309,7 @@ export function sharePools(kubeConfig: KubeConfig): void {
       const shared = create(cluster, agentOptions);
       pools.set(key, shared);
       const options = target.createDispatcherOptions?.call(kubeConfig, cluster, agentOptions);
-      if (shared && options?.type === "agent") bulkPools.set(shared, new Agent({ connect: options.connect, allowH2: false }));
+      if (shared && options?.type === "agent") bulkPools.set(shared, new Agent({ connect: options.connect, allowH2: false, connections: bulkConnections }));
     }
     return pools.get(key);
   };
