@@ -32,8 +32,13 @@ export async function openStream(
   return subscriberStream(selected, {
     ...services,
     field,
-    callerLogger: () => access.logger,
+    callerLogger: loggerOf(access),
     onClose: release,
     guard: services.recheckIntervalMs > 0 ? { intervalMs: services.recheckIntervalMs, check: () => access.recheck(check) } : undefined,
   });
+}
+
+/** The caller's logger, read when a stream has something to say: a closure that holds the access alone. */
+function loggerOf(access: StreamAccess): () => StreamAccess["logger"] {
+  return () => access.logger;
 }

@@ -38,22 +38,30 @@ export class FeedRegistry {
     const key = `${filter.kind}\u0000${filter.filterKey}`;
     let feed = byFilter.get(key);
     if (!feed) {
-      const members = new Set<Member>();
-      const detach = view.addHandler((delta) => {
-        const event = toEvent(filter, delta, this.clock.date().toISOString());
-        if (event) for (const m of members) m(event as StreamEvent<unknown>);
-      });
-      feed = { members, detach };
+      feed = this.open(view, filter);
       byFilter.set(key, feed);
     }
-    const joined = feed;
-    joined.members.add(member);
-    return () => {
-      if (!joined.members.delete(member) || joined.members.size > 0) return;
-      joined.detach();
-      if (byFilter.get(key) === joined) byFilter.delete(key);
-    };
+    return leave(byFilter, key, feed, member);
   }
+
+  private open<M>(view: View<M>, filter: FeedFilter<M>): Feed {
+    const members = new Set<Member>();
+    const detach = view.addHandler((delta) => {
+      const event = toEvent(filter, delta, this.clock.date().toISOString());
+      if (event) for (const m of members) m(event as StreamEvent<unknown>);
+    });
+    return { members, detach };
+  }
+}
+
+/** A member's leave(): it holds the feed, not the member's own filter (each member holds one). */
+function leave(byFilter: Map<string, Feed>, key: string, feed: Feed, member: Member): () => void {
+  feed.members.add(member);
+  return () => {
+    if (!feed.members.delete(member) || feed.members.size > 0) return;
+    feed.detach();
+    if (byFilter.get(key) === feed) byFilter.delete(key);
+  };
 }
 
 /** The event a delta means for a filter: transitions in and out of it are FILTER_CHANGE. */

@@ -51,33 +51,30 @@ export function subscriberStream(
   selected: SelectedView<unknown>[],
   options: SubscriberStreamOptions,
 ): AsyncIterableIterator<StreamEvent<unknown>> {
-  const { clock } = options;
-  const log = () => options.callerLogger?.() ?? options.logger;
-  const stop = new AbortController();
-  const detach: (() => void)[] = [];
+  // What an open stream keeps is what the closures below capture, for as long as it is open: only
+  // what they need, not the options object nor the selections (a process holds tens of thousands).
+  const { clock, field, observer, shutdown, queueCapacity, callerLogger, logger, onClose } = options;
+  const log = () => callerLogger?.() ?? logger;
+  const leases = selected.map(({ lease }) => lease);
+  let detach: (() => void)[] = [];
   let guardTimer: Timer | undefined;
+  /** Ends the wait for the sources to settle if the stream ends first; dropped once they have. */
+  let stop: AbortController | undefined = new AbortController();
 
   const queue = new SubscriberQueue<StreamEvent<unknown>>({
-    capacity: options.queueCapacity,
+    capacity: queueCapacity,
     onClose: () => {
-      stop.abort();
+      stop?.abort();
       guardTimer?.cancel();
       for (const d of detach) d();
-      options.shutdown.removeEventListener("abort", onShutdown);
-      for (const { lease } of selected) lease.release();
-      options.onClose?.();
-      options.observer.closed(options.field);
+      shutdown.removeEventListener("abort", onShutdown);
+      for (const lease of leases) lease.release();
+      onClose?.();
+      observer.closed(field);
     },
-    onDeliver: (event) => options.observer.delivered(options.field, event, queue.depth),
+    onDeliver: (event) => observer.delivered(field, event, queue.depth),
   });
-  options.observer.opened(options.field);
-  const errorEvent = (code: StreamErrorCode, message: string): StreamEvent<unknown> => ({
-    type: "error",
-    code,
-    message,
-    retryable: errorCatalogue[code].retryable,
-    observedAt: clock.date().toISOString(),
-  });
+  observer.opened(field);
   const { guard } = options;
   if (guard) {
     let checking = false;
@@ -88,7 +85,7 @@ export function subscriberStream(
         .check()
         .then(
           (denial) => {
-            if (denial) queue.fail(errorEvent(denial.code, denial.message));
+            if (denial) queue.fail(errorEvent(clock, denial.code, denial.message));
           },
           (error: unknown) => log()?.warn({ err: error }, "access re-check failed; keeping the stream until the next one"),
         )
@@ -98,73 +95,118 @@ export function subscriberStream(
     }, guard.intervalMs);
     guardTimer.unref();
   }
-  const onShutdown = () => queue.end(errorEvent("SHUTTING_DOWN", "kubesub is shutting down; reconnect"));
-  options.shutdown.addEventListener("abort", onShutdown, { once: true });
-  if (options.shutdown.aborted) onShutdown();
+  const onShutdown = () => queue.end(errorEvent(clock, "SHUTTING_DOWN", "kubesub is shutting down; reconnect"));
+  shutdown.addEventListener("abort", onShutdown, { once: true });
+  if (shutdown.aborted) onShutdown();
 
-  const start = async () => {
-    // Given back once settled, so that no stream holds a timer and listeners for the whole sync timeout.
-    const waiting = deadline(clock, options.syncTimeoutMs, stop.signal);
-    try {
-      await Promise.all(selected.map(({ lease }) => lease.view.settle(waiting.signal)));
-    } finally {
-      waiting.cancel();
-    }
-    if (queue.isClosed) return;
-    // Snapshot and handler registration happen in one synchronous turn: no delta falls between.
-    const observedAt = clock.date().toISOString();
-    const initial: StreamEvent<unknown>[] = [];
-    let count = 0;
-    let resourceVersion = "";
-    // Views of one stream may read the same resource (pods, Dask clusters): it is reported once.
-    const reported = new Set<string>();
-    for (const { lease, selection } of selected) {
-      const { kind, matches, resourceVersion: versionOf } = selection;
-      const view: View<unknown> = lease.view;
-      for (const missing of view.unavailable()) {
-        const key = `${missing.resource}/${missing.namespace}`;
-        if (reported.has(key)) continue;
-        reported.add(key);
-        log()?.warn({ ...missing }, "stream starts without a resource it reads");
-        initial.push({ type: "unavailable", ...missing, observedAt });
-      }
-      for (const model of view.list()) {
-        if (!matches(model)) continue;
-        count += 1;
-        initial.push({ type: "added", kind, object: model, cause: "INITIAL_STATE", resourceVersion: versionOf(model), observedAt });
-      }
-      resourceVersion = view.resourceVersion() || resourceVersion;
-    }
-    initial.push({ type: "initial-state-complete", count, resourceVersion, observedAt });
-    queue.pushInitial(initial);
-    const onEvent = (event: StreamEvent<unknown>) => {
-      if (queue.isClosed || queue.push(event)) return;
-      log()?.warn({ depth: queue.depth, field: options.field }, "subscriber queue overflowed; ending its stream");
-      options.observer.overflowed(options.field);
-      queue.fail(
-        errorEvent(
-          "OVERFLOW",
-          `this client fell more than ${options.queueCapacity} events behind; reconnect to receive a fresh initial state`,
-        ),
-      );
-    };
-    // A resource that stops being readable mid-stream (its CRD deleted, access taken away) is told
-    // once per outage, however many of the stream's views read it; its objects come back as added.
-    const outages = new WeakSet<object>();
-    for (const { lease, selection } of selected) {
-      detach.push(options.feeds.join(lease.view, selection, onEvent));
-      detach.push(
-        lease.view.addUnavailableHandler((missing, cause) => {
-          if (typeof cause === "object" && cause !== null) {
-            if (outages.has(cause)) return;
-            outages.add(cause);
-          }
-          log()?.warn({ ...missing }, "a resource the stream reads is no longer readable");
-          onEvent({ type: "unavailable", ...missing, observedAt: clock.date().toISOString() });
-        }),
-      );
-    }
+  const onEvent = (event: StreamEvent<unknown>) => {
+    if (queue.isClosed || queue.push(event)) return;
+    log()?.warn({ depth: queue.depth, field }, "subscriber queue overflowed; ending its stream");
+    observer.overflowed(field);
+    queue.fail(
+      errorEvent(
+        clock,
+        "OVERFLOW",
+        `this client fell more than ${queueCapacity} events behind; reconnect to receive a fresh initial state`,
+      ),
+    );
   };
-  void start();
+
+  // Called with the selections and options, not from a closure: a closure here would keep them
+  // in this function's context for as long as the stream is open.
+  void start(selected, options, queue, onEvent, log, stop.signal, (leaveAll) => {
+    detach = leaveAll;
+  }).finally(() => {
+    stop = undefined;
+  });
   return queue;
+}
+
+/** Waits for the sources, then in one synchronous turn reads the snapshot, joins the feeds and hands over their leave()s. */
+async function start(
+  selected: SelectedView<unknown>[],
+  options: SubscriberStreamOptions,
+  queue: SubscriberQueue<StreamEvent<unknown>>,
+  onEvent: (event: StreamEvent<unknown>) => void,
+  log: () => Logger | undefined,
+  stop: AbortSignal,
+  joined: (leaveAll: (() => void)[]) => void,
+): Promise<void> {
+  const { clock } = options;
+  await settle(selected, clock, options.syncTimeoutMs, stop);
+  if (queue.isClosed) return;
+  // Snapshot and handler registration happen in one synchronous turn: no delta falls between.
+  queue.pushInitial(initialState(selected, clock, log));
+  const unavailable = outageReporter(onEvent, clock, log);
+  // Of its exact size: an open stream keeps it.
+  const detach = new Array<() => void>(selected.length * 2);
+  selected.forEach(({ lease, selection }, i) => {
+    detach[2 * i] = options.feeds.join(lease.view, selection, onEvent);
+    detach[2 * i + 1] = lease.view.addUnavailableHandler(unavailable);
+  });
+  joined(detach);
+}
+
+function errorEvent(clock: Clock, code: StreamErrorCode, message: string): StreamEvent<unknown> {
+  return { type: "error", code, message, retryable: errorCatalogue[code].retryable, observedAt: clock.date().toISOString() };
+}
+
+/** Waits for the views' sources to settle, at most timeoutMs; the timer and listeners go with it. */
+async function settle(selected: SelectedView<unknown>[], clock: Clock, timeoutMs: number, stop: AbortSignal): Promise<void> {
+  const waiting = deadline(clock, timeoutMs, stop);
+  try {
+    await Promise.all(selected.map(({ lease }) => lease.view.settle(waiting.signal)));
+  } finally {
+    waiting.cancel();
+  }
+}
+
+/** The initial state: an "unavailable" per resource that cannot be read, the matching models, "initial-state-complete". */
+function initialState(selected: SelectedView<unknown>[], clock: Clock, log: () => Logger | undefined): StreamEvent<unknown>[] {
+  const observedAt = clock.date().toISOString();
+  const initial: StreamEvent<unknown>[] = [];
+  let count = 0;
+  let resourceVersion = "";
+  // Views of one stream may read the same resource (pods, Dask clusters): it is reported once.
+  const reported = new Set<string>();
+  for (const { lease, selection } of selected) {
+    const { kind, matches, resourceVersion: versionOf } = selection;
+    const view: View<unknown> = lease.view;
+    for (const missing of view.unavailable()) {
+      const key = `${missing.resource}/${missing.namespace}`;
+      if (reported.has(key)) continue;
+      reported.add(key);
+      log()?.warn({ ...missing }, "stream starts without a resource it reads");
+      initial.push({ type: "unavailable", ...missing, observedAt });
+    }
+    for (const model of view.list()) {
+      if (!matches(model)) continue;
+      count += 1;
+      initial.push({ type: "added", kind, object: model, cause: "INITIAL_STATE", resourceVersion: versionOf(model), observedAt });
+    }
+    resourceVersion = view.resourceVersion() || resourceVersion;
+  }
+  initial.push({ type: "initial-state-complete", count, resourceVersion, observedAt });
+  return initial;
+}
+
+/**
+ * A resource that stops being readable mid-stream (its CRD deleted, access taken away) is told
+ * once per outage, however many of the stream's views read it; its objects come back as added.
+ */
+function outageReporter(
+  onEvent: (event: StreamEvent<unknown>) => void,
+  clock: Clock,
+  log: () => Logger | undefined,
+): Parameters<View<unknown>["addUnavailableHandler"]>[0] {
+  let outages: WeakSet<object> | undefined;
+  return (missing, cause) => {
+    if (typeof cause === "object" && cause !== null) {
+      outages ??= new WeakSet();
+      if (outages.has(cause)) return;
+      outages.add(cause);
+    }
+    log()?.warn({ ...missing }, "a resource the stream reads is no longer readable");
+    onEvent({ type: "unavailable", ...missing, observedAt: clock.date().toISOString() });
+  };
 }
