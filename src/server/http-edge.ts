@@ -44,7 +44,6 @@ export function createHttpEdge({ yoga, readiness, authenticate, maxBodyBytes, me
   const server = createServer({ requireHostHeader: false }, (req, res) => {
     const offered = req.headers["x-request-id"];
     const requestId = typeof offered === "string" && /^[\w.:-]{1,128}$/.test(offered) ? offered : randomUUID();
-    res.setHeader("x-request-id", requestId);
     requestContext.run({ requestId }, () => serve(req, res, requestId));
   });
   // Requests Node's HTTP parser refuses (headers or URL over 16 KiB, malformed HTTP) get the same
@@ -68,6 +67,9 @@ export function createHttpEdge({ yoga, readiness, authenticate, maxBodyBytes, me
 
   function serve(req: IncomingMessage, res: ServerResponse, requestId: string): void {
     const path = (req.url ?? "/").split("?")[0];
+    // Every answer carries the request id. A GraphQL request's is set when it is answered: a
+    // direct-path stream writes its headers in one go, so that its response keeps no header map.
+    if (path === "/healthz" || path === "/readyz" || path === "/metrics") identify(res, requestId);
     if (path === "/healthz") {
       res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
       return;
@@ -89,6 +91,7 @@ export function createHttpEdge({ yoga, readiness, authenticate, maxBodyBytes, me
     const tooLarge = () => {
       // The rest of the body is not read: the connection closes after this answer.
       res.setHeader("connection", "close");
+      identify(res, requestId);
       refuse(res, 413, "PAYLOAD_TOO_LARGE", `request bodies are limited to ${maxBodyBytes} bytes`);
     };
     if (Number(req.headers["content-length"] ?? 0) > maxBodyBytes) {
@@ -113,25 +116,29 @@ export function createHttpEdge({ yoga, readiness, authenticate, maxBodyBytes, me
   function serveGraphql(req: IncomingMessage, res: ServerResponse, requestId: string): void {
     const badTarget = targetProblem(req);
     if (badTarget) {
+      identify(res, requestId);
       refuse(res, 400, "BAD_REQUEST", badTarget);
       return;
     }
     if (isGraphiqlPage(req) || req.method === "OPTIONS") {
+      identify(res, requestId);
       void yoga(req, res, { access: noAccess });
       return;
     }
     authenticate(req, requestId).then(
       (access) => {
         if (!access) {
+          identify(res, requestId);
           refuse(res, 401, "UNAUTHENTICATED", "a valid bearer token is required (Authorization: Bearer <token>)", {
             "www-authenticate": 'Bearer realm="kubesub"',
           });
           return;
         }
-        respond(req, res, access);
+        respond(req, res, access, requestId);
       },
       (error: unknown) => {
         logger.warn({ err: error }, "cannot validate credentials");
+        identify(res, requestId);
         refuse(res, 503, "UNAVAILABLE", "kubesub cannot validate credentials right now; retry shortly");
       },
     );
@@ -143,27 +150,36 @@ export function createHttpEdge({ yoga, readiness, authenticate, maxBodyBytes, me
    * and the WHATWG Request and Response that yoga made for it are let go, so that an open
    * subscription holds its socket, its Node request and response, and its own small state only.
    */
-  function respond(req: IncomingMessage, res: ServerResponse, access: StreamAccess): void {
+  function respond(req: IncomingMessage, res: ServerResponse, access: StreamAccess, requestId: string): void {
     // The server adapter listens to the response to abort its Request's signal: those listeners
     // (and the Request they hold) are removed once a direct stream watches the response itself.
     const before = new Set(adapterEvents.flatMap((event) => res.rawListeners(event)));
     Promise.resolve(yoga.handleNodeRequestAndResponse(req, res, { req, res, access }))
       .then((response) => {
         const stream = directStreamOf(response);
-        if (!stream) return sendNodeResponse(response, res, req, true);
+        if (!stream) {
+          identify(res, requestId);
+          return sendNodeResponse(response, res, req, true);
+        }
         for (const event of adapterEvents) {
           for (const listener of res.rawListeners(event)) {
             if (!before.has(listener)) res.removeListener(event, listener as (...args: unknown[]) => void);
           }
         }
-        res.setHeaders(response.headers);
-        res.writeHead(response.status);
+        // Status and headers in one writeHead, with no setHeader before: the response then keeps
+        // only the header block it sent, as a plain node:http SSE server's does.
+        const headers: string[] = [];
+        for (const [name, value] of response.headers) headers.push(name, value);
+        headers.push("x-request-id", requestId);
+        res.writeHead(response.status, headers);
         stream.writeTo(req, res);
       })
       .catch((error: unknown) => {
         logger.error({ err: error }, "cannot answer a GraphQL request");
-        if (!res.headersSent) refuse(res, 500, "INTERNAL_SERVER_ERROR", "kubesub could not answer this request");
-        else res.destroy();
+        if (!res.headersSent) {
+          identify(res, requestId);
+          refuse(res, 500, "INTERNAL_SERVER_ERROR", "kubesub could not answer this request");
+        } else res.destroy();
       });
   }
 }
@@ -186,6 +202,10 @@ function targetProblem(req: IncomingMessage): string | undefined {
 
 function isGraphiqlPage(req: IncomingMessage): boolean {
   return req.method === "GET" && (req.headers.accept ?? "").includes("text/html") && !(req.url ?? "").includes("query=");
+}
+
+function identify(res: ServerResponse, requestId: string): void {
+  res.setHeader("x-request-id", requestId);
 }
 
 function refuse(res: ServerResponse, status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {

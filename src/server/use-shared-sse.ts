@@ -13,6 +13,7 @@ import {
 import type { Plugin } from "graphql-yoga";
 import { type Clock, systemClock, type Timer } from "../clock.ts";
 import { type DirectSource, isDirectSource, type QueueSink } from "../streams/subscribers/direct-source.ts";
+import { isSharedEvent, type StreamEvent } from "../streams/subscribers/stream-event.ts";
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
 
@@ -152,14 +153,15 @@ function sharedExecution() {
       args: { document: DocumentNode; operationName?: string | null; variableValues?: unknown },
     ): (event: unknown) => Result {
       const operation = `${documentId(args.document)}\u0000${args.operationName ?? ""}\u0000${JSON.stringify(args.variableValues ?? {})}`;
-      const shared = executors.get(operation)?.deref();
-      if (shared) return shared;
+      const existing = executors.get(operation)?.deref();
+      if (existing) return existing;
       // An open stream then holds none of its request's objects either: not its context, not its
       // signal (an event's execution serves every subscriber; one leaving does not abort it).
       const eventArgs = { ...validated, contextValue: sharedEventContext, externalAbortSignal: undefined };
       const execute = (event: unknown): Result => {
         const perEvent = { ...eventArgs, rootValue: event };
-        if (typeof event !== "object" || event === null) return executeSubscriptionEvent(perEvent);
+        // A subscriber's own event (its initial state...) is executed for it alone: nothing to keep.
+        if (!shared(event)) return executeSubscriptionEvent(perEvent);
         let byOperation = results.get(event);
         if (!byOperation) {
           byOperation = new Map();
@@ -190,14 +192,24 @@ const sseHeaders = {
   "Content-Encoding": "none",
 };
 
-/** One result as one SSE frame, encoded once per result object, whoever it is sent to. */
-function frameOf(result: ExecutionResult): Uint8Array {
-  let frame = frames.get(result);
+/** Whether an event may reach several subscribers, its result and frame then computed once for all. */
+function shared(event: unknown): event is object {
+  return typeof event === "object" && event !== null && isSharedEvent(event as StreamEvent<unknown>);
+}
+
+/**
+ * One result as one SSE frame, encoded once per result object of a shared event, whoever it is
+ * sent to. A subscriber's own events are not kept in the cache: an initial state of 50,000 objects
+ * would grow its table for good.
+ */
+function frameOf(result: ExecutionResult, event: unknown): Uint8Array {
+  const cache = shared(event);
+  let frame = cache ? frames.get(result) : undefined;
   if (!frame) {
     const { extensions, ...rest } = result as ExecutionResult & { extensions?: Record<string, unknown> };
     const visible = extensions && Object.keys(extensions).some((k) => !k.startsWith("http")) ? { ...rest, extensions } : rest;
     frame = encoder.encode(`event: next\ndata: ${JSON.stringify(visible)}\n\n`);
-    frames.set(result, frame);
+    if (cache) frames.set(result, frame);
   }
   return frame;
 }
@@ -315,11 +327,11 @@ export class DirectSse implements QueueSink<unknown> {
   deliver(event: unknown): boolean {
     if (!this.open) return false;
     const result = this.execute(event);
-    if (!(result instanceof Promise)) return this.write(frameOf(this.masked(result)));
+    if (!(result instanceof Promise)) return this.write(frameOf(this.masked(result), event));
     // Resolvers are synchronous today; an asynchronous one keeps the order by pausing.
     result.then(
       (settled) => {
-        if (this.write(frameOf(this.masked(settled)))) this.source.resume();
+        if (this.write(frameOf(this.masked(settled), event))) this.source.resume();
       },
       (error: unknown) => {
         this.closed();

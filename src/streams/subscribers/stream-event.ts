@@ -36,3 +36,20 @@ export type StreamEvent<M> =
   | ({ type: "initial-state-complete"; count: number } & Stamped)
   | { type: "unavailable"; resource: string; namespace: string; reason: UnavailableReason; message: string; observedAt: string }
   | { type: "error"; code: StreamErrorCode; message: string; retryable: boolean; observedAt: string };
+
+/**
+ * Whether an event is one a shared feed hands to every member (a live change), rather than one
+ * made for a single subscriber (its initial state, an unavailable source, its last error): only
+ * the former is worth executing and serialising once for all (server/use-shared-sse.ts).
+ */
+export function isSharedEvent(event: StreamEvent<unknown>): boolean {
+  switch (event.type) {
+    case "updated":
+      return true;
+    case "added":
+    case "deleted":
+      return event.cause !== "INITIAL_STATE";
+    default:
+      return false;
+  }
+}
