@@ -8,8 +8,11 @@
 // `npm run bench -- --cache [--quick] [--baseline DIR]`: the informer cache's heap per pod and the
 // time a project of many pods takes to its InitialStateComplete (cache-memory.ts);
 // bench/results/cache-memory.json.
+// `npm run bench -- --snapshot [--pods 50000] [--baseline DIR]`: a project of many realistic pods
+// listed from a real kube-apiserver to InitialStateComplete, against the apiserver's own time
+// (snapshot-apiserver.ts); bench/results/snapshot.json.
 // --quick runs the tenants benchmark's small variant too, after its own table.
-import { fork } from "node:child_process";
+import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -24,6 +27,14 @@ const argument = (name: string) => {
   return i === -1 ? undefined : process.argv[i + 1];
 };
 const onlySystem = argument("--system");
+/** --subscribers N: one scenario of N subscribers instead of the usual sizes (see below). */
+const subscribersArg = argument("--subscribers");
+/**
+ * --single-connection K: subscribers subscribe with graphql-sse's single connection mode, K
+ * subscriptions over each event stream, so that N subscriptions need N / K connections (a process
+ * holds one file descriptor per connection: see `ulimit -n`). Only kubesub serves it.
+ */
+const operationsPerStream = argument("--single-connection") === undefined ? undefined : Number(argument("--single-connection"));
 const profileDir = argument("--profile");
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
@@ -38,6 +49,17 @@ if (process.argv.includes("--apiserver")) {
 if (process.argv.includes("--cache")) {
   const { runCacheBench } = await import("./cache-memory.ts");
   await runCacheBench({ quick, profileDir, baseline: argument("--baseline") });
+  process.exit(0);
+}
+
+// Opt-in too: `--snapshot`, many pods from a real apiserver (snapshot-apiserver.ts).
+if (process.argv.includes("--snapshot")) {
+  const { runSnapshotBench } = await import("./snapshot-apiserver.ts");
+  await runSnapshotBench({
+    pods: Number(argument("--pods") ?? 50_000),
+    repeats: Number(argument("--repeats") ?? 3),
+    baseline: argument("--baseline"),
+  });
   process.exit(0);
 }
 
@@ -56,16 +78,19 @@ interface Scenario {
 }
 
 /** Offered load: about 200,000 deliveries a second at every size (less for the smallest). */
-const scenarios: Scenario[] = quick
-  ? [
-      { subscribers: 100, rate: 500, seconds: 4 },
-      { subscribers: 1_000, rate: 200, seconds: 5 },
-    ]
-  : [
-      { subscribers: 100, rate: 1_000, seconds: 10 },
-      { subscribers: 1_000, rate: 200, seconds: 10 },
-      { subscribers: 10_000, rate: 20, seconds: 15 },
-    ];
+const scenarios: Scenario[] = subscribersArg
+  ? // About 200,000 offered deliveries a second, as at the other sizes, at least one change a second.
+    [{ subscribers: Number(subscribersArg), rate: Math.max(1, Math.round(200_000 / Number(subscribersArg))), seconds: 15 }]
+  : quick
+    ? [
+        { subscribers: 100, rate: 500, seconds: 4 },
+        { subscribers: 1_000, rate: 200, seconds: 5 },
+      ]
+    : [
+        { subscribers: 100, rate: 1_000, seconds: 10 },
+        { subscribers: 1_000, rate: 200, seconds: 10 },
+        { subscribers: 10_000, rate: 20, seconds: 15 },
+      ];
 
 const systems = { raw: here("./raw-broadcaster.ts"), kubesub: here("./kubesub-server.ts") } as const;
 type System = keyof typeof systems;
@@ -83,26 +108,56 @@ export interface Result extends Scenario, LoadReport {
   serverRssBytes: number;
 }
 
+/** Subscribers per load generator process: each holds one file descriptor per connection. */
+const perLoadProcess = 15_000;
+/** Subscriptions opened and closed before measuring, so that code compiled on first use is not counted per subscriber. */
+const warmUp = 50;
+
 async function measure(system: System, scenario: Scenario): Promise<Result> {
   const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
   const server = fork(systems[system], { execArgv: ["--expose-gc", ...profile], stdio: ["ignore", "inherit", "inherit", "ipc"] });
-  const load = fork(here("./load-generator.ts"), { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const loads = Array.from({ length: Math.ceil(scenario.subscribers / perLoadProcess) }, () =>
+    fork(here("./load-generator.ts"), { stdio: ["ignore", "inherit", "inherit", "ipc"] }),
+  );
+  const share = (i: number) => Math.min(perLoadProcess, scenario.subscribers - i * perLoadProcess);
   try {
     const { port } = await request<Extract<ServerMessage, { type: "ready" }>>(server, {}, "ready");
+    const url = `http://127.0.0.1:${port}/graphql`;
+    await request(loads[0] as ChildProcess, { type: "warm", url, subscribers: warmUp } satisfies LoadCommand, "warmed");
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the warm-up's streams close
     const before = await stats(server, true);
-    const connected = await request<Extract<LoadMessage, { type: "connected" }>>(
-      load,
-      { type: "connect", url: `http://127.0.0.1:${port}/graphql`, subscribers: scenario.subscribers } satisfies LoadCommand,
-      "connected",
+    const started = Date.now();
+    const parts = await Promise.all(
+      loads.map((load, i) =>
+        request<Extract<LoadMessage, { type: "connected" }>>(
+          load,
+          { type: "connect", url, subscribers: share(i), operationsPerStream } satisfies LoadCommand,
+          "connected",
+        ),
+      ),
     );
+    const connected = { subscribers: parts.reduce((sum, p) => sum + p.subscribers, 0), ms: Date.now() - started };
     const idle = await stats(server, true);
     server.send({ type: "start", rate: scenario.rate } satisfies ServerCommand);
     await new Promise((resolve) => setTimeout(resolve, 1_000)); // warm-up, not measured
     const start = await stats(server, false);
-    load.send({ type: "measure" } satisfies LoadCommand);
+    for (const load of loads) load.send({ type: "measure" } satisfies LoadCommand);
     await new Promise((resolve) => setTimeout(resolve, scenario.seconds * 1_000));
     const end = await stats(server, false);
-    const report = await request<Extract<LoadMessage, { type: "report" }>>(load, { type: "report" } satisfies LoadCommand, "report");
+    const reports = await Promise.all(
+      loads.map((load) => request<Extract<LoadMessage, { type: "report" }>>(load, { type: "report" } satisfies LoadCommand, "report")),
+    );
+    // Several load generators: counts add up; of the latencies, the worst of each quantile.
+    const report: LoadReport = {
+      deliveries: reports.reduce((sum, r) => sum + r.deliveries, 0),
+      seconds: Math.max(...reports.map((r) => r.seconds)),
+      p50: Math.max(...reports.map((r) => r.p50)),
+      p95: Math.max(...reports.map((r) => r.p95)),
+      p99: Math.max(...reports.map((r) => r.p99)),
+      max: Math.max(...reports.map((r) => r.max)),
+      closed: reports.reduce((sum, r) => sum + r.closed, 0),
+      receiving: reports.reduce((sum, r) => sum + r.receiving, 0),
+    };
     await request(server, { type: "stop" } satisfies ServerCommand, "stopped");
     const deliveriesPerSecond = report.deliveries / report.seconds;
     return {
@@ -119,15 +174,16 @@ async function measure(system: System, scenario: Scenario): Promise<Result> {
       serverRssBytes: end.rssBytes,
     };
   } finally {
-    load.send({ type: "exit" } satisfies LoadCommand);
+    for (const load of loads) load.send({ type: "exit" } satisfies LoadCommand);
     server.send({ type: "exit" } satisfies ServerCommand);
-    await Promise.all([once(load, "exit"), once(server, "exit")]);
+    await Promise.all([...loads.map((load) => once(load, "exit")), once(server, "exit")]);
   }
 }
 
 const results: Result[] = [];
 for (const scenario of scenarios) {
-  for (const system of (Object.keys(systems) as System[]).filter((s) => onlySystem === undefined || s === onlySystem)) {
+  const only = operationsPerStream === undefined ? onlySystem : "kubesub";
+  for (const system of (Object.keys(systems) as System[]).filter((s) => only === undefined || s === only)) {
     const result = await measure(system, scenario);
     results.push(result);
     console.error(
@@ -140,14 +196,14 @@ const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString("e
 const rows = results.map((r) => {
   const raw = results.find((o) => o.system === "raw" && o.subscribers === r.subscribers);
   const ratio = raw && r.system !== "raw" ? ` (${fmt(r.deliveriesPerSecond / raw.deliveriesPerSecond, 2)}x raw)` : "";
-  return `| ${r.system} | ${fmt(r.subscribers)} | ${fmt(r.rate)}/s | ${fmt(r.deliveriesPerSecond)}${ratio} | ${fmt(r.offeredPerSecond)} | ${fmt(r.p50)} / ${fmt(r.p95)} / ${fmt(r.p99)} | ${fmt(r.cpuSecondsPer100k, 2)} | ${fmt(r.idleBytesPerSubscriber / 1024, 1)} / ${fmt(r.idleHeapBytesPerSubscriber / 1024, 1)} KiB | ${fmt(r.closed)} |`;
+  return `| ${r.system} | ${fmt(r.subscribers)} | ${fmt(r.rate)}/s | ${fmt(r.deliveriesPerSecond)}${ratio} | ${fmt(r.offeredPerSecond)} | ${fmt(r.p50)} / ${fmt(r.p95)} / ${fmt(r.p99)} | ${fmt(r.cpuSecondsPer100k, 2)} | ${fmt(r.idleBytesPerSubscriber / 1024, 1)} / ${fmt(r.idleHeapBytesPerSubscriber / 1024, 1)} KiB | ${fmt(r.connected)} / ${fmt(r.receiving)} | ${fmt(r.closed)} |`;
 });
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${fmt(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}`;
 const table = [
   `Machine: ${machine}${quick ? " (quick run)" : ""}`,
   "",
-  "| server | subscribers | changes | deliveries/s | offered/s | latency p50 / p95 / p99 ms | CPU s per 100k deliveries | idle memory per subscriber (RSS / heap) | streams lost |",
-  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  "| server | subscribers | changes | deliveries/s | offered/s | latency p50 / p95 / p99 ms | CPU s per 100k deliveries | idle memory per subscriber (RSS / heap) | streams ready / receiving | streams lost |",
+  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ...rows,
 ].join("\n");
 console.log(table);
