@@ -56,7 +56,7 @@ const settings = {
   "retry-max": {
     env: "KUBESUB_RETRY_MAX_MS",
     default: String(defaultSettings.retryMaxMs),
-    help: "Longest wait between retries of a failed list or watch (a missing CRD is retried this often)",
+    help: "Longest wait between retries of a failed list or watch (a newly installed CRD is noticed within this or the 10 s discovery is believed, whichever is longer)",
   },
   "shutdown-timeout": {
     env: "KUBESUB_SHUTDOWN_TIMEOUT_MS",
