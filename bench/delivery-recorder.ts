@@ -43,6 +43,7 @@ export class DeliveryRecorder {
       p99: histogram.quantile(0.99),
       max: histogram.max,
       closed: this.closed,
+      receiving: 0,
     };
   }
 }

@@ -21,7 +21,13 @@ export interface ServerStats {
 
 /** Orchestrator -> load generator. */
 export type LoadCommand =
-  | { type: "connect"; url: string; subscribers: number }
+  /**
+   * operationsPerStream: graphql-sse's single connection mode on url + "/stream", that many
+   * subscriptions over each event stream, instead of one connection per subscription.
+   */
+  | { type: "connect"; url: string; subscribers: number; operationsPerStream?: number }
+  /** Open this many subscriptions, wait for each to be ready, then close them all (warms the server up). */
+  | { type: "warm"; url: string; subscribers: number }
   /** Start counting deliveries and latencies from now. */
   | { type: "measure" }
   /** Reply with a LoadReport. */
@@ -29,7 +35,10 @@ export type LoadCommand =
   | { type: "exit" };
 
 /** Load generator -> orchestrator. */
-export type LoadMessage = { type: "connected"; subscribers: number; failed: number; ms: number } | ({ type: "report" } & LoadReport);
+export type LoadMessage =
+  | { type: "connected"; subscribers: number; failed: number; ms: number }
+  | { type: "warmed" }
+  | ({ type: "report" } & LoadReport);
 
 export interface LoadReport {
   deliveries: number;
@@ -41,6 +50,8 @@ export interface LoadReport {
   max: number;
   /** Streams that ended or failed while measured. */
   closed: number;
+  /** Open streams that received at least one stamped change while measured. */
+  receiving: number;
 }
 
 /** The label whose value carries the time, in ms since the epoch, when the change entered the server. */

@@ -80,7 +80,14 @@ interface Scenario {
 /** Offered load: about 200,000 deliveries a second at every size (less for the smallest). */
 const scenarios: Scenario[] = subscribersArg
   ? // About 200,000 offered deliveries a second, as at the other sizes, at least one change a second.
-    [{ subscribers: Number(subscribersArg), rate: Math.max(1, Math.round(200_000 / Number(subscribersArg))), seconds: 15 }]
+    // --rate R and --seconds S override the changes a second and the measured time.
+    [
+      {
+        subscribers: Number(subscribersArg),
+        rate: Number(argument("--rate") ?? Math.max(1, Math.round(200_000 / Number(subscribersArg)))),
+        seconds: Number(argument("--seconds") ?? 15),
+      },
+    ]
   : quick
     ? [
         { subscribers: 100, rate: 500, seconds: 4 },
