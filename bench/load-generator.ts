@@ -111,7 +111,7 @@ async function subscribeOverOneStream(url: string, operations: number): Promise<
   await settled;
   const post = (id: string) =>
     new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 60_000);
+      const timer = setTimeout(() => resolve(false), 600_000);
       waiting.set(id, () => {
         clearTimeout(timer);
         waiting.delete(id);
@@ -123,15 +123,22 @@ async function subscribeOverOneStream(url: string, operations: number): Promise<
         body: JSON.stringify({ query: benchSubscription, extensions: { operationId: id } }),
       }).then(
         (answer) => {
-          if (answer.status !== 202) resolve(false);
+          if (answer.status !== 202) {
+            console.error(`single connection mode: an operation was answered ${answer.status}`);
+            resolve(false);
+          }
           return answer.text();
         },
-        () => resolve(false),
+        (error: unknown) => {
+          console.error(`single connection mode: an operation failed: ${String(error)}`);
+          resolve(false);
+        },
       );
     });
-  // In waves, as connect does.
-  for (let sent = 0; sent < operations; sent += 100) {
-    const wave = Math.min(100, operations - sent);
+  // In small waves: every stream of every load generator sends at once, and each POST in flight
+  // is a connection, a file descriptor of the server's.
+  for (let sent = 0; sent < operations; sent += 10) {
+    const wave = Math.min(10, operations - sent);
     const results = await Promise.all(Array.from({ length: wave }, (_, i) => post(`op-${sent + i}`)));
     ready += results.filter(Boolean).length;
   }
