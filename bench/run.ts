@@ -215,10 +215,17 @@ const table = [
 ].join("\n");
 console.log(table);
 mkdirSync(here("./results"), { recursive: true });
-// The --apiserver section's figures stay until that section runs again.
-const latest = here("./results/latest.json");
-const apiserver = existsSync(latest) ? (JSON.parse(readFileSync(latest, "utf8")) as { apiserver?: unknown }).apiserver : undefined;
-writeFileSync(latest, `${JSON.stringify({ machine, quick, date: new Date().toISOString(), results, apiserver }, null, 2)}\n`);
+if (subscribersArg) {
+  // One size: a file of its own, beside the usual sizes' latest.json.
+  const mode = operationsPerStream === undefined ? "" : `-single-connection-${operationsPerStream}`;
+  const file = here(`./results/subscribers-${subscribersArg}${mode}.json`);
+  writeFileSync(file, `${JSON.stringify({ machine, date: new Date().toISOString(), argv: process.argv.slice(2), results }, null, 2)}\n`);
+} else {
+  // The --apiserver section's figures stay until that section runs again.
+  const latest = here("./results/latest.json");
+  const apiserver = existsSync(latest) ? (JSON.parse(readFileSync(latest, "utf8")) as { apiserver?: unknown }).apiserver : undefined;
+  writeFileSync(latest, `${JSON.stringify({ machine, quick, date: new Date().toISOString(), results, apiserver }, null, 2)}\n`);
+}
 
 // --quick also runs the tenants benchmark's small variant (20 projects x 5 users, about 20 s).
 if (quick) {
