@@ -53,7 +53,11 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     logger,
     clock,
   });
-  const views = new ViewRegistry(registry, logger);
+  const views = new ViewRegistry(registry, logger, {
+    history: { size: options.historySize, ageMs: options.historyAgeMs },
+    lingerMs: options.historyLingerMs,
+    clock,
+  });
   const metrics = options.metrics ?? new Metrics(clock);
   metrics.watchInformers(registry);
   const subscriptions = new SubscriptionLimits({
@@ -116,6 +120,7 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     server.closeIdleConnections();
     await clock.sleep(Math.min(100, Math.max(0, deadline - clock.now())));
     server.closeAllConnections();
+    views.closeLingering();
     await Promise.all([closed, registry.close(), yoga.dispose()]);
     logger.info({ ms: clock.now() - started }, "shut down");
   };

@@ -28,6 +28,21 @@ const settings = {
     default: String(defaultSettings.queueSize),
     help: "Live events buffered per subscriber before its stream ends with OVERFLOW",
   },
+  "history-size": {
+    env: "KUBESUB_HISTORY_SIZE",
+    default: String(defaultSettings.historySize),
+    help: "Recent changes each shared view keeps, at most, so that a stream can resume after a cursor; 0 keeps none",
+  },
+  "history-age": {
+    env: "KUBESUB_HISTORY_AGE_MS",
+    default: String(defaultSettings.historyAgeMs),
+    help: "Milliseconds a view keeps a change for streams that resume; an older cursor gets a fresh snapshot",
+  },
+  "history-linger": {
+    env: "KUBESUB_HISTORY_LINGER_MS",
+    default: String(defaultSettings.historyLingerMs),
+    help: "Milliseconds a view and its history (and so its informers) outlive its last subscriber, so that a lone client that reconnects resumes; 0 closes it at once",
+  },
   "ide-conventions": {
     env: "KUBESUB_IDE_CONVENTIONS",
     default: defaultSettings.ideConventions.map(conventionName).join(","),
@@ -138,6 +153,9 @@ const schema = z.object({
     .transform((v) => v.split(",").map((c) => c.trim().toUpperCase().replaceAll("-", "_")))
     .pipe(z.array(z.enum(["KUBESUB_LABELS", "KUBEFLOW_NOTEBOOK", "JUPYTERHUB"])).min(1, "name at least one convention")),
   "queue-size": z.coerce.number().int().min(1),
+  "history-size": z.coerce.number().int().min(0),
+  "history-age": milliseconds,
+  "history-linger": z.coerce.number().int().min(0),
   "sync-timeout": milliseconds,
   "informer-linger": z.coerce.number().int().min(0),
   "watch-scope": z.enum(["cluster", "namespace"]),
@@ -229,6 +247,9 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     userLabel: v["user-label"],
     ideConventions: v["ide-conventions"],
     queueSize: v["queue-size"],
+    historySize: v["history-size"],
+    historyAgeMs: v["history-age"],
+    historyLingerMs: v["history-linger"],
     syncTimeoutMs: v["sync-timeout"],
     informerLingerMs: v["informer-linger"],
     watchScope: v["watch-scope"],

@@ -26,6 +26,12 @@ export interface KubesubSettings {
   /** Which IDE conventions are recognised. */
   ideConventions: readonly IDEConvention[];
   queueSize: number;
+  /** Recent changes each view keeps, at most, for streams that resume after a cursor (--history-size). 0: none. */
+  historySize: number;
+  /** The oldest change a view keeps for them, in ms (--history-age). */
+  historyAgeMs: number;
+  /** How long a view and its history outlive its last subscriber, in ms (--history-linger). */
+  historyLingerMs: number;
   syncTimeoutMs: number;
   informerLingerMs: number;
   /** One list and watch per resource for the cluster, or per resource and project: see WatchScope. */
@@ -64,6 +70,9 @@ export const defaultSettings: Readonly<KubesubSettings> = {
   userLabel: "kubesub.io/user",
   ideConventions: ["KUBESUB_LABELS", "KUBEFLOW_NOTEBOOK", "JUPYTERHUB"],
   queueSize: 1_000,
+  historySize: 1_000,
+  historyAgeMs: 300_000,
+  historyLingerMs: 30_000,
   syncTimeoutMs: 30_000,
   informerLingerMs: 30_000,
   watchScope: "cluster",

@@ -3,6 +3,13 @@ import type { EventCause, StreamErrorCode, StreamEvent } from "../streams/subscr
 import type { UnavailableReason } from "../streams/views/view.ts";
 import { builder } from "./builder.ts";
 
+/** The description of the `cursor` field every event type of the unions has. */
+export const cursorDescription =
+  "This event's position in its stream, opaque: give it back as the subscription's after argument (over SSE it is also the frame's id, which an EventSource sends back as Last-Event-ID) to resume after it with only the changes since. Made of the apiserver's resourceVersions, so any kubesub replica of the same cluster can resume it as far as its history reaches. Events before InitialStateComplete carry a position from which a stream starts with a fresh snapshot.";
+
+export const afterArgDescription =
+  "Resume after this cursor (an event's cursor field): only the changes since, then InitialStateComplete { resumed: true }; or, when kubesub's history no longer covers it, a fresh snapshot and resumed: false. A string that is not a cursor is BAD_USER_INPUT. Over SSE in distinct connections mode, a Last-Event-ID header that is a cursor takes its place.";
+
 export const DateTime = builder.scalarType("DateTime", {
   description: "An instant, as an ISO 8601 string in UTC: 2026-11-30T06:00:00.000Z.",
   serialize: (value) => value,
@@ -61,15 +68,24 @@ export const ResourceUnavailable = builder.objectRef<Unavailable>("ResourceUnava
     reason: t.expose("reason", { type: UnavailableReasonEnum }),
     message: t.exposeString("message"),
     observedAt: t.expose("observedAt", { type: DateTime }),
+    cursor: t.exposeString("cursor", { description: cursorDescription }),
   }),
 });
 
 export const InitialStateComplete = builder.objectRef<Complete>("InitialStateComplete").implement({
-  description: "Every object that matched when the stream started has been sent; what follows is live.",
+  description:
+    "Every object that matched when the stream started has been sent (or, when it resumed after a cursor, every change since); what follows is live.",
   fields: (t) => ({
-    count: t.exposeInt("count", { description: "How many objects the initial state held." }),
+    count: t.exposeInt("count", {
+      description: "How many objects the initial state held; when resumed, how many changes since the cursor were sent.",
+    }),
+    resumed: t.exposeBoolean("resumed", {
+      description:
+        "true: the stream resumed after the cursor given (after, or Last-Event-ID) and sent only the changes since, no snapshot. false: it sent a fresh snapshot, because no cursor was given or kubesub's history no longer covers it (too old, another project or stream, a relist since, or a replica that has not seen it).",
+    }),
     resourceVersion: t.exposeString("resourceVersion", { description: "The cache's resourceVersion at that moment." }),
     observedAt: t.expose("observedAt", { type: DateTime }),
+    cursor: t.exposeString("cursor", { description: cursorDescription }),
   }),
 });
 
@@ -80,6 +96,7 @@ export const StreamError = builder.objectRef<Failure>("StreamError").implement({
     message: t.exposeString("message"),
     retryable: t.exposeBoolean("retryable", { description: "Whether subscribing again may succeed." }),
     observedAt: t.expose("observedAt", { type: DateTime }),
+    cursor: t.exposeString("cursor", { description: cursorDescription }),
   }),
 });
 

@@ -10,4 +10,9 @@ export interface Context {
   pods: PodStreams;
   ides: IdeStreams;
   dask: DaskStreams;
+  /**
+   * The Last-Event-ID header of a request in distinct connections mode (an EventSource
+   * reconnecting): subscriptions resume after it as after a cursor given as `after`.
+   */
+  lastEventId?: string;
 }

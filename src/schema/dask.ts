@@ -5,7 +5,7 @@ import type {
   DaskWorkerGroup as DaskWorkerGroupModel,
 } from "../domain/dask.ts";
 import { builder } from "./builder.ts";
-import { DateTime } from "./common.ts";
+import { afterArgDescription, DateTime } from "./common.ts";
 import { changeMembers, eventUnion } from "./events.ts";
 import { Pod } from "./pod.ts";
 
@@ -132,8 +132,9 @@ builder.subscriptionField("daskEvents", (t) =>
     args: {
       ...listArgs,
       resources: t.arg({ type: [DaskResource], description: "Which resources to stream; all by default." }),
+      after: t.arg.string({ description: afterArgDescription }),
     },
-    subscribe: (_root, args, ctx) => ctx.dask.events(args, ctx.access),
+    subscribe: (_root, args, ctx) => ctx.dask.events({ ...args, lastEventId: ctx.lastEventId }, ctx.access),
     resolve: (event) => event as never,
   }),
 );

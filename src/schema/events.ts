@@ -1,7 +1,7 @@
 import type { ObjectRef } from "@pothos/core";
 import type { StreamEvent } from "../streams/subscribers/stream-event.ts";
 import { builder } from "./builder.ts";
-import { DateTime, EventCauseEnum, InitialStateComplete, ResourceUnavailable, StreamError } from "./common.ts";
+import { cursorDescription, DateTime, EventCauseEnum, InitialStateComplete, ResourceUnavailable, StreamError } from "./common.ts";
 
 type Of<M, K extends StreamEvent<M>["type"]> = Extract<StreamEvent<M>, { type: K }>;
 // biome-ignore lint/suspicious/noExplicitAny: Pothos refs of any builder type
@@ -26,6 +26,7 @@ export function changeMembers<M>(name: string, field: string, model: ObjectRef<n
       cause: t.expose("cause", { type: EventCauseEnum }),
       resourceVersion: t.exposeString("resourceVersion"),
       observedAt: t.expose("observedAt", { type: DateTime }),
+      cursor: t.exposeString("cursor", { description: cursorDescription }),
     }),
   });
   const updated = builder.objectRef<Of<M, "updated">>(`${name}Updated`).implement({
@@ -40,6 +41,7 @@ export function changeMembers<M>(name: string, field: string, model: ObjectRef<n
       changedFields: t.exposeStringList("changedFields", { description: `Names of the ${name} fields that differ from previous.` }),
       resourceVersion: t.exposeString("resourceVersion"),
       observedAt: t.expose("observedAt", { type: DateTime }),
+      cursor: t.exposeString("cursor", { description: cursorDescription }),
     }),
   });
   const deleted = builder.objectRef<Of<M, "deleted">>(`${name}Deleted`).implement({
@@ -49,6 +51,7 @@ export function changeMembers<M>(name: string, field: string, model: ObjectRef<n
       cause: t.expose("cause", { type: EventCauseEnum }),
       resourceVersion: t.exposeString("resourceVersion"),
       observedAt: t.expose("observedAt", { type: DateTime }),
+      cursor: t.exposeString("cursor", { description: cursorDescription }),
     }),
   });
   return { added, updated, deleted };

@@ -1,6 +1,6 @@
 import type { IDE as IDEModel } from "../domain/ide.ts";
 import { builder } from "./builder.ts";
-import { DateTime } from "./common.ts";
+import { afterArgDescription, DateTime } from "./common.ts";
 import { changeMembers, eventUnion } from "./events.ts";
 import { Pod } from "./pod.ts";
 
@@ -73,8 +73,8 @@ builder.subscriptionField("ideEvents", (t) =>
   t.field({
     type: IDEEvent,
     description: "The IDEs of a project: each as IDEAdded, then InitialStateComplete, then every change.",
-    args: ideArgs,
-    subscribe: (_root, args, ctx) => ctx.ides.events(args, ctx.access),
+    args: { ...ideArgs, after: t.arg.string({ description: afterArgDescription }) },
+    subscribe: (_root, args, ctx) => ctx.ides.events({ ...args, lastEventId: ctx.lastEventId }, ctx.access),
     resolve: (event) => event as never,
   }),
 );

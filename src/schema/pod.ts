@@ -1,6 +1,6 @@
 import type { ContainerStatus as ContainerStatusModel, Label as LabelModel, OwnerReference, Pod as PodModel } from "../domain/pod.ts";
 import { builder } from "./builder.ts";
-import { DateTime, LabelSelectorInput } from "./common.ts";
+import { afterArgDescription, DateTime, LabelSelectorInput } from "./common.ts";
 import { changeMembers, eventUnion } from "./events.ts";
 
 const PodPhase = builder.enumType("PodPhase", { values: ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "UNKNOWN"] as const });
@@ -79,8 +79,8 @@ builder.subscriptionField("podEvents", (t) =>
   t.field({
     type: PodEvent,
     description: "The pods of a project: each matching pod as PodAdded, then InitialStateComplete, then every change.",
-    args: podArgs,
-    subscribe: (_root, args, ctx) => ctx.pods.events(args, ctx.access),
+    args: { ...podArgs, after: t.arg.string({ description: afterArgDescription }) },
+    subscribe: (_root, args, ctx) => ctx.pods.events({ ...args, lastEventId: ctx.lastEventId }, ctx.access),
     resolve: (event) => event as never,
   }),
 );

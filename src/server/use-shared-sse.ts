@@ -198,8 +198,8 @@ function shared(event: unknown): event is object {
 }
 
 /**
- * One result as one SSE frame, encoded once per result object of a shared event, whoever it is
- * sent to. A subscriber's own events are not kept in the cache: an initial state of 50,000 objects
+ * One result as one SSE frame, with the event's cursor as its id, encoded once per result object
+ * of a shared event, whoever it is sent to. A subscriber's own events are not kept in the cache: an initial state of 50,000 objects
  * would grow its table for good.
  */
 function frameOf(result: ExecutionResult, event: unknown): Uint8Array {
@@ -208,10 +208,19 @@ function frameOf(result: ExecutionResult, event: unknown): Uint8Array {
   if (!frame) {
     const { extensions, ...rest } = result as ExecutionResult & { extensions?: Record<string, unknown> };
     const visible = extensions && Object.keys(extensions).some((k) => !k.startsWith("http")) ? { ...rest, extensions } : rest;
-    frame = encoder.encode(`event: next\ndata: ${JSON.stringify(visible)}\n\n`);
+    frame = encoder.encode(`${idLine(event)}event: next\ndata: ${JSON.stringify(visible)}\n\n`);
     if (cache) frames.set(result, frame);
   }
   return frame;
+}
+
+/**
+ * An event's cursor as the frame's SSE id, which an EventSource sends back as Last-Event-ID when it
+ * reconnects (cursors are base64url: never a line break).
+ */
+function idLine(event: unknown): string {
+  const cursor = typeof event === "object" && event !== null ? (event as { cursor?: unknown }).cursor : undefined;
+  return typeof cursor === "string" && cursor !== "" ? `id: ${cursor}\n` : "";
 }
 
 /**

@@ -73,7 +73,7 @@ export function createKubesubYoga(options: YogaOptions): KubesubYoga {
   if (hideSuggestions) plugins.push(useDisableIntrospection(), useHiddenSuggestions());
   return createYoga<ServerContext, Context>({
     schema: options.schema,
-    context: ({ access }) => ({ ...options.services, access }),
+    context: ({ access, request }) => ({ ...options.services, access, lastEventId: lastEventIdOf(request) }),
     graphqlEndpoint: "/graphql",
     landingPage: false,
     graphiql: options.graphiql ? { title: "kubesub", subscriptionsProtocol: "SSE", defaultQuery: exampleOperation } : false,
@@ -87,7 +87,7 @@ export function createKubesubYoga(options: YogaOptions): KubesubYoga {
             credentials: true,
             // graphql-sse's single connection mode reserves a stream with PUT, ends an operation
             // with DELETE and names the stream in x-graphql-event-stream-token.
-            allowedHeaders: ["authorization", "content-type", "accept", "x-graphql-event-stream-token", "x-request-id"],
+            allowedHeaders: ["authorization", "content-type", "accept", "x-graphql-event-stream-token", "x-request-id", "last-event-id"],
             methods: ["GET", "POST", "PUT", "DELETE"],
             exposedHeaders: ["x-request-id"],
           }
@@ -104,6 +104,18 @@ export function createKubesubYoga(options: YogaOptions): KubesubYoga {
     },
     plugins,
   });
+}
+
+/**
+ * The Last-Event-ID header of a request in distinct connections mode, where one stream is one
+ * subscription: an EventSource reconnecting sends the id of the last frame it received, the
+ * cursor its subscription resumes after. Not in single connection mode, whose one stream carries
+ * many operations.
+ */
+function lastEventIdOf(request: Request | undefined): string | undefined {
+  const header = request?.headers.get("last-event-id");
+  if (!header || !request) return undefined;
+  return new URL(request.url, "http://localhost").pathname === "/graphql" ? header : undefined;
 }
 
 /** Errors that do not suggest names of the schema ("Did you mean …?"), in validation and in variables. */

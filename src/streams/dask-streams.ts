@@ -6,6 +6,7 @@ import { listView } from "./subscribers/list-view.ts";
 import { openStream } from "./subscribers/open-stream.ts";
 import type { Selection } from "./subscribers/selection.ts";
 import type { StreamEvent } from "./subscribers/stream-event.ts";
+import { type ResumeQuery, resumePoint } from "./views/cursor.ts";
 import { type DaskModel, type DaskResource, daskViews } from "./views/dask-views.ts";
 import type { ViewDefinition } from "./views/view-registry.ts";
 
@@ -38,12 +39,18 @@ export class DaskStreams {
     this.definitions = daskViews(services.userLabel);
   }
 
-  async events(query: DaskQuery, access: StreamAccess): Promise<AsyncIterableIterator<StreamEvent<DaskModel>>> {
+  async events(query: DaskQuery & ResumeQuery, access: StreamAccess): Promise<AsyncIterableIterator<StreamEvent<DaskModel>>> {
     const { namespace, resources, matches, filterKey } = compile(query);
+    const after = resumePoint(query.after, query.lastEventId);
     const selections = resources.map((resource) => this.select(resource, matches, filterKey));
-    return (await openStream(this.services, access, "daskEvents", namespace, selections as Selection<unknown>[])) as AsyncIterableIterator<
-      StreamEvent<DaskModel>
-    >;
+    return (await openStream(
+      this.services,
+      access,
+      "daskEvents",
+      namespace,
+      selections as Selection<unknown>[],
+      after,
+    )) as AsyncIterableIterator<StreamEvent<DaskModel>>;
   }
 
   list<M extends DaskModel>(resource: DaskResource, query: Omit<DaskQuery, "resources">, access: StreamAccess): Promise<M[]> {

@@ -6,6 +6,7 @@ import { listView } from "./subscribers/list-view.ts";
 import { openStream } from "./subscribers/open-stream.ts";
 import type { Selection } from "./subscribers/selection.ts";
 import type { StreamEvent } from "./subscribers/stream-event.ts";
+import { type ResumeQuery, resumePoint } from "./views/cursor.ts";
 import { ideView } from "./views/ide-view.ts";
 import type { ViewDefinition } from "./views/view-registry.ts";
 
@@ -26,11 +27,17 @@ export class IdeStreams {
     this.definition = ideView(services.userLabel, conventions);
   }
 
-  async events(query: IdeQuery, access: StreamAccess): Promise<AsyncIterableIterator<StreamEvent<IDE>>> {
+  async events(query: IdeQuery & ResumeQuery, access: StreamAccess): Promise<AsyncIterableIterator<StreamEvent<IDE>>> {
     const { namespace, selection } = this.compile(query);
-    return (await openStream(this.services, access, "ideEvents", namespace, [selection as Selection<unknown>])) as AsyncIterableIterator<
-      StreamEvent<IDE>
-    >;
+    const after = resumePoint(query.after, query.lastEventId);
+    return (await openStream(
+      this.services,
+      access,
+      "ideEvents",
+      namespace,
+      [selection as Selection<unknown>],
+      after,
+    )) as AsyncIterableIterator<StreamEvent<IDE>>;
   }
 
   /** Pod-based IDEs are listed even when the Notebook CRD is missing; without pods there is no answer. */

@@ -7,6 +7,7 @@ import { listView } from "./subscribers/list-view.ts";
 import { openStream } from "./subscribers/open-stream.ts";
 import type { Selection } from "./subscribers/selection.ts";
 import type { StreamEvent } from "./subscribers/stream-event.ts";
+import { type ResumeQuery, resumePoint } from "./views/cursor.ts";
 import { podView } from "./views/pod-view.ts";
 import type { ViewDefinition } from "./views/view-registry.ts";
 
@@ -27,11 +28,17 @@ export class PodStreams {
   }
 
   /** Rejects with BAD_USER_INPUT before anything is checked or watched, then FORBIDDEN if so. */
-  async events(query: PodQuery, access: StreamAccess): Promise<AsyncIterableIterator<StreamEvent<Pod>>> {
+  async events(query: PodQuery & ResumeQuery, access: StreamAccess): Promise<AsyncIterableIterator<StreamEvent<Pod>>> {
     const { namespace, selection } = this.compile(query);
-    return (await openStream(this.services, access, "podEvents", namespace, [selection as Selection<unknown>])) as AsyncIterableIterator<
-      StreamEvent<Pod>
-    >;
+    const after = resumePoint(query.after, query.lastEventId);
+    return (await openStream(
+      this.services,
+      access,
+      "podEvents",
+      namespace,
+      [selection as Selection<unknown>],
+      after,
+    )) as AsyncIterableIterator<StreamEvent<Pod>>;
   }
 
   /** The matching pods, from the shared view (started and synced on demand). */

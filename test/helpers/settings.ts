@@ -17,6 +17,11 @@ export const testSettings = {
   syncTimeoutMs: 5_000,
   /** An informer outlives its last stream for a whole test (60 s), so the test's next stream finds it warm; tests of the linger set their own. */
   informerLingerMs: 60_000,
+  /**
+   * A view closes with its last stream, releasing its informers at once, as the tests that count
+   * informer leases expect; tests of resuming after the last stream left set their own.
+   */
+  historyLingerMs: 0,
   /** A failed list or watch is retried within a second, not after up to 30 s. */
   retryMaxMs: 1_000,
   /** Shutdown is over within 2 s. */

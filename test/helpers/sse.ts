@@ -2,6 +2,8 @@
 export interface SseFrame {
   event: string | undefined;
   data: string;
+  /** The frame's id: line, if it has one. */
+  id?: string;
 }
 
 /**
@@ -23,13 +25,15 @@ export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator
         buffer = buffer.slice(boundary + 2);
         boundary = buffer.indexOf("\n\n");
         let event: string | undefined;
+        let id: string | undefined;
         const data: string[] = [];
         for (const line of raw.split("\n")) {
           if (line.startsWith(":")) continue;
-          if (line.startsWith("event:")) event = line.slice(6).trim();
+          if (line.startsWith("id:")) id = line.slice(3).trim();
+          else if (line.startsWith("event:")) event = line.slice(6).trim();
           else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
         }
-        if (event !== undefined || data.length > 0) yield { event, data: data.join("\n") };
+        if (event !== undefined || data.length > 0) yield { event, data: data.join("\n"), ...(id === undefined ? {} : { id }) };
       }
     }
   } finally {

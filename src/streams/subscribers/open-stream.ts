@@ -1,4 +1,5 @@
 import type { StreamServices } from "../stream-services.ts";
+import type { ResumePoint } from "../views/cursor.ts";
 import type { StreamAccess } from "./access.ts";
 import { accessCheck, type Selection } from "./selection.ts";
 import type { StreamEvent } from "./stream-event.ts";
@@ -16,6 +17,8 @@ export async function openStream(
   field: string,
   namespace: string,
   selections: Selection<unknown>[],
+  /** Where the client left off, if it did: see subscriberStream. */
+  after?: ResumePoint,
 ): Promise<AsyncIterableIterator<StreamEvent<unknown>>> {
   const check = accessCheck(selections, namespace);
   await access.authorize(check);
@@ -32,6 +35,7 @@ export async function openStream(
   return subscriberStream(selected, {
     ...services,
     field,
+    after,
     callerLogger: loggerOf(access),
     onClose: release,
     guard: services.recheckIntervalMs > 0 ? { intervalMs: services.recheckIntervalMs, check: () => access.recheck(check) } : undefined,

@@ -64,16 +64,21 @@ function leave(byFilter: Map<string, Feed>, key: string, feed: Feed, member: Mem
   };
 }
 
-/** The event a delta means for a filter: transitions in and out of it are FILTER_CHANGE. */
-function toEvent<M>(filter: FeedFilter<M>, delta: ModelDelta<M>, observedAt: string): StreamEvent<M> | undefined {
+/**
+ * The event a delta means for a filter: transitions in and out of it are FILTER_CHANGE. The same
+ * for a live delta and for one replayed from a view's history to a stream that resumes.
+ */
+export function toEvent<M>(filter: FeedFilter<M>, delta: ModelDelta<M>, observedAt: string): StreamEvent<M> | undefined {
   const { kind, matches } = filter;
-  const { resourceVersion } = delta;
+  const { resourceVersion, cursor } = delta;
   const cause = "CLUSTER_CHANGE" as const;
   switch (delta.type) {
     case "added":
-      return matches(delta.object) ? { type: "added", kind, object: delta.object, cause, resourceVersion, observedAt } : undefined;
+      return matches(delta.object) ? { type: "added", kind, object: delta.object, cause, resourceVersion, observedAt, cursor } : undefined;
     case "deleted":
-      return matches(delta.object) ? { type: "deleted", kind, object: delta.object, cause, resourceVersion, observedAt } : undefined;
+      return matches(delta.object)
+        ? { type: "deleted", kind, object: delta.object, cause, resourceVersion, observedAt, cursor }
+        : undefined;
     case "updated": {
       const was = matches(delta.old);
       const is = matches(delta.object);
@@ -86,10 +91,11 @@ function toEvent<M>(filter: FeedFilter<M>, delta: ModelDelta<M>, observedAt: str
           changedFields: delta.changedFields,
           resourceVersion,
           observedAt,
+          cursor,
         };
       }
-      if (is) return { type: "added", kind, object: delta.object, cause: "FILTER_CHANGE", resourceVersion, observedAt };
-      if (was) return { type: "deleted", kind, object: delta.object, cause: "FILTER_CHANGE", resourceVersion, observedAt };
+      if (is) return { type: "added", kind, object: delta.object, cause: "FILTER_CHANGE", resourceVersion, observedAt, cursor };
+      if (was) return { type: "deleted", kind, object: delta.object, cause: "FILTER_CHANGE", resourceVersion, observedAt, cursor };
       return undefined;
     }
   }

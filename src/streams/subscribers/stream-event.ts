@@ -19,6 +19,23 @@ interface Stamped {
   observedAt: string;
 }
 
+/**
+ * Every event's position in its stream (views/cursor.ts), handed back as `after` or
+ * Last-Event-ID to resume after it. Events before InitialStateComplete carry a position of no
+ * change, from which a stream resumes with a fresh snapshot.
+ */
+interface Positioned {
+  cursor: string;
+}
+
+/**
+ * A change made for one subscriber, not shared with a feed's other members: one replayed from a
+ * view's history to a stream that resumes.
+ */
+interface Own {
+  own?: true;
+}
+
 /** Which model an event is about, for streams that carry several (Dask clusters and jobs...). */
 interface Kinded {
   kind: string;
@@ -30,12 +47,20 @@ interface Kinded {
  * changes. An "error" is always the last event of a stream.
  */
 export type StreamEvent<M> =
-  | ({ type: "added"; object: M; cause: EventCause } & Stamped & Kinded)
-  | ({ type: "updated"; object: M; previous: M; changedFields: string[] } & Stamped & Kinded)
-  | ({ type: "deleted"; object: M; cause: EventCause } & Stamped & Kinded)
-  | ({ type: "initial-state-complete"; count: number } & Stamped)
-  | { type: "unavailable"; resource: string; namespace: string; reason: UnavailableReason; message: string; observedAt: string }
-  | { type: "error"; code: StreamErrorCode; message: string; retryable: boolean; observedAt: string };
+  | ({ type: "added"; object: M; cause: EventCause } & Stamped & Kinded & Positioned & Own)
+  | ({ type: "updated"; object: M; previous: M; changedFields: string[] } & Stamped & Kinded & Positioned & Own)
+  | ({ type: "deleted"; object: M; cause: EventCause } & Stamped & Kinded & Positioned & Own)
+  /** resumed: the stream resumed after a cursor (the changes since came before it), rather than sending a snapshot. */
+  | ({ type: "initial-state-complete"; count: number; resumed: boolean } & Stamped & Positioned)
+  | ({
+      type: "unavailable";
+      resource: string;
+      namespace: string;
+      reason: UnavailableReason;
+      message: string;
+      observedAt: string;
+    } & Positioned)
+  | ({ type: "error"; code: StreamErrorCode; message: string; retryable: boolean; observedAt: string } & Positioned);
 
 /**
  * Whether an event is one a shared feed hands to every member (a live change), rather than one
@@ -45,10 +70,10 @@ export type StreamEvent<M> =
 export function isSharedEvent(event: StreamEvent<unknown>): boolean {
   switch (event.type) {
     case "updated":
-      return true;
+      return event.own !== true;
     case "added":
     case "deleted":
-      return event.cause !== "INITIAL_STATE";
+      return event.cause !== "INITIAL_STATE" && event.own !== true;
     default:
       return false;
   }

@@ -1,11 +1,13 @@
 import type { Logger } from "pino";
 import { type Clock, deadline, type Timer } from "../../clock.ts";
 import { errorCatalogue } from "../../errors.ts";
+import { type Cursor, encodeCursor } from "../views/cursor.ts";
+import type { HistoryEntry } from "../views/history.ts";
 import type { View } from "../views/view.ts";
 import type { ViewLease } from "../views/view-registry.ts";
 import type { Denial } from "./access.ts";
 import type { Selection } from "./selection.ts";
-import type { FeedRegistry } from "./shared-feed.ts";
+import { type FeedRegistry, toEvent } from "./shared-feed.ts";
 import type { StreamErrorCode, StreamEvent } from "./stream-event.ts";
 import type { StreamObserver } from "./stream-observer.ts";
 import { SubscriberQueue } from "./subscriber-queue.ts";
@@ -36,6 +38,11 @@ export interface SubscriberStreamOptions {
   logger?: Logger;
   /** Times the sync timeout and the access re-checks, and stamps observedAt. */
   clock: Clock;
+  /**
+   * Where the client left off (`after`, or Last-Event-ID): the stream resumes after it when every
+   * view's history covers it, and starts with a snapshot otherwise.
+   */
+  after?: { text: string; cursor: Cursor };
 }
 
 /**
@@ -44,7 +51,12 @@ export interface SubscriberStreamOptions {
  * models, one "initial-state-complete", then every change that concerns the subscriber, in order.
  *
  * A model whose change makes it match is sent as "added" (cause FILTER_CHANGE); one that stops
- * matching as "deleted" (cause FILTER_CHANGE). The stream releases its view leases when it ends,
+ * matching as "deleted" (cause FILTER_CHANGE).
+ *
+ * Resuming: with options.after, when every view's history still holds every delta after it
+ * (View.since), the stream sends those deltas instead of the matching models, filtered as live
+ * ones are, then "initial-state-complete" with resumed true; otherwise it starts as above, with
+ * resumed false. Either way in the same synchronous turn as joining the feeds. The stream releases its view leases when it ends,
  * whichever way it ends: the reader's return(), overflow or shutdown.
  */
 export function subscriberStream(
@@ -58,6 +70,8 @@ export function subscriberStream(
   const leases = selected.map(({ lease }) => lease);
   let detach: (() => void)[] = [];
   let guardTimer: Timer | undefined;
+  /** The cursor of the last change pushed, and of the last event handed to the client: what its own later events carry. */
+  const position = { pushed: "", delivered: "" };
   /** Ends the wait for the sources to settle if the stream ends first; dropped once they have. */
   let stop: AbortController | undefined = new AbortController();
 
@@ -72,7 +86,10 @@ export function subscriberStream(
       onClose?.();
       observer.closed(field);
     },
-    onDeliver: (event) => observer.delivered(field, event, queue.depth),
+    onDeliver: (event) => {
+      position.delivered = event.cursor;
+      observer.delivered(field, event, queue.depth);
+    },
   });
   observer.opened(field);
   const { guard } = options;
@@ -85,7 +102,7 @@ export function subscriberStream(
         .check()
         .then(
           (denial) => {
-            if (denial) queue.fail(errorEvent(clock, denial.code, denial.message));
+            if (denial) queue.fail(errorEvent(clock, denial.code, denial.message, position.delivered));
           },
           (error: unknown) => log()?.warn({ err: error }, "access re-check failed; keeping the stream until the next one"),
         )
@@ -95,27 +112,33 @@ export function subscriberStream(
     }, guard.intervalMs);
     guardTimer.unref();
   }
-  const onShutdown = () => queue.end(errorEvent(clock, "SHUTTING_DOWN", "kubesub is shutting down; reconnect"));
+  const onShutdown = () => queue.end(errorEvent(clock, "SHUTTING_DOWN", "kubesub is shutting down; reconnect", position.pushed));
   shutdown.addEventListener("abort", onShutdown, { once: true });
   if (shutdown.aborted) onShutdown();
 
   const onEvent = (event: StreamEvent<unknown>) => {
-    if (queue.isClosed || queue.push(event)) return;
+    if (queue.isClosed) return;
+    // A stream's own event (an unavailable source) takes the position of the change before it.
+    if (event.cursor === "") event.cursor = position.pushed;
+    else position.pushed = event.cursor;
+    if (queue.push(event)) return;
     log()?.warn({ depth: queue.depth, field }, "subscriber queue overflowed; ending its stream");
     observer.overflowed(field);
     queue.fail(
       errorEvent(
         clock,
         "OVERFLOW",
-        `this client fell more than ${queueCapacity} events behind; reconnect to receive a fresh initial state`,
+        `this client fell more than ${queueCapacity} events behind; reconnect (with the last cursor received, to resume)`,
+        position.delivered,
       ),
     );
   };
 
   // Called with the selections and options, not from a closure: a closure here would keep them
   // in this function's context for as long as the stream is open.
-  void start(selected, options, queue, onEvent, log, stop.signal, (leaveAll) => {
+  void start(selected, options, queue, onEvent, log, stop.signal, (leaveAll, cursor) => {
     detach = leaveAll;
+    position.pushed = cursor;
   }).finally(() => {
     stop = undefined;
   });
@@ -130,13 +153,15 @@ async function start(
   onEvent: (event: StreamEvent<unknown>) => void,
   log: () => Logger | undefined,
   stop: AbortSignal,
-  joined: (leaveAll: (() => void)[]) => void,
+  joined: (leaveAll: (() => void)[], cursor: string) => void,
 ): Promise<void> {
-  const { clock } = options;
+  const { clock, after } = options;
   await settle(selected, clock, options.syncTimeoutMs, stop);
   if (queue.isClosed) return;
-  // Snapshot and handler registration happen in one synchronous turn: no delta falls between.
-  queue.pushInitial(initialState(selected, clock, log));
+  // Snapshot (or resume) and handler registration happen in one synchronous turn: no delta falls between.
+  const missed = after && since(selected, after.cursor);
+  const initial = missed ? resumedState(selected, missed, after.text, clock, log) : initialState(selected, clock, log);
+  queue.pushInitial(initial);
   const unavailable = outageReporter(onEvent, clock, log);
   // Of its exact size: an open stream keeps it.
   const detach = new Array<() => void>(selected.length * 2);
@@ -144,11 +169,82 @@ async function start(
     detach[2 * i] = options.feeds.join(lease.view, selection, onEvent);
     detach[2 * i + 1] = lease.view.addUnavailableHandler(unavailable);
   });
-  joined(detach);
+  joined(detach, (initial[initial.length - 1] as StreamEvent<unknown>).cursor);
 }
 
-function errorEvent(clock: Clock, code: StreamErrorCode, message: string): StreamEvent<unknown> {
-  return { type: "error", code, message, retryable: errorCatalogue[code].retryable, observedAt: clock.date().toISOString() };
+function errorEvent(clock: Clock, code: StreamErrorCode, message: string, cursor: string): StreamEvent<unknown> {
+  return { type: "error", code, message, retryable: errorCatalogue[code].retryable, observedAt: clock.date().toISOString(), cursor };
+}
+
+type Missed = { entry: HistoryEntry<unknown>; selection: Selection<unknown> }[];
+
+/** Every view's deltas after the cursor, in the order they were emitted; undefined unless every view's history covers it. */
+function since(selected: SelectedView<unknown>[], cursor: Cursor): Missed | undefined {
+  const missed: Missed = [];
+  for (const { lease, selection } of selected) {
+    const entries = lease.view.since(cursor);
+    if (!entries) return undefined;
+    for (const entry of entries) missed.push({ entry, selection });
+  }
+  return missed.sort((a, b) => a.entry.sequence - b.entry.sequence);
+}
+
+/**
+ * A resumed stream's start: an "unavailable" per resource that cannot be read, the changes since
+ * the cursor that the selections match, as live ones (count is their number), "initial-state-complete".
+ */
+function resumedState(
+  selected: SelectedView<unknown>[],
+  missed: Missed,
+  after: string,
+  clock: Clock,
+  log: () => Logger | undefined,
+): StreamEvent<unknown>[] {
+  const observedAt = clock.date().toISOString();
+  // What it says before the changes takes the position the client gave.
+  const initial = unavailableNow(selected, observedAt, after, log);
+  let count = 0;
+  for (const { entry, selection } of missed) {
+    const event = toEvent(selection, entry.delta, new Date(entry.at).toISOString());
+    if (!event) continue;
+    count += 1;
+    initial.push({ ...event, own: true } as StreamEvent<unknown>);
+  }
+  initial.push(complete(selected, count, true, observedAt));
+  return initial;
+}
+
+/** "initial-state-complete", at the views' position now. */
+function complete(selected: SelectedView<unknown>[], count: number, resumed: boolean, observedAt: string): StreamEvent<unknown> {
+  let resourceVersion = "";
+  for (const { lease } of selected) resourceVersion = lease.view.resourceVersion() || resourceVersion;
+  // Each view takes its position now (a source first read or relisted since is noticed here, not
+  // in the middle of another view's change); the first then carries them all.
+  let cursor = "";
+  for (const { lease } of selected.toReversed()) cursor = lease.view.cursor();
+  return { type: "initial-state-complete", count, resumed, resourceVersion, observedAt, cursor };
+}
+
+/** An "unavailable" per resource the views cannot read now, each once. */
+function unavailableNow(
+  selected: SelectedView<unknown>[],
+  observedAt: string,
+  cursor: string,
+  log: () => Logger | undefined,
+): StreamEvent<unknown>[] {
+  const events: StreamEvent<unknown>[] = [];
+  // Views of one stream may read the same resource (pods, Dask clusters): it is reported once.
+  const reported = new Set<string>();
+  for (const { lease } of selected) {
+    for (const missing of lease.view.unavailable()) {
+      const key = `${missing.resource}/${missing.namespace}`;
+      if (reported.has(key)) continue;
+      reported.add(key);
+      log()?.warn({ ...missing }, "stream starts without a resource it reads");
+      events.push({ type: "unavailable", ...missing, observedAt, cursor });
+    }
+  }
+  return events;
 }
 
 /** Waits for the views' sources to settle, at most timeoutMs; the timer and listeners go with it. */
@@ -164,29 +260,20 @@ async function settle(selected: SelectedView<unknown>[], clock: Clock, timeoutMs
 /** The initial state: an "unavailable" per resource that cannot be read, the matching models, "initial-state-complete". */
 function initialState(selected: SelectedView<unknown>[], clock: Clock, log: () => Logger | undefined): StreamEvent<unknown>[] {
   const observedAt = clock.date().toISOString();
-  const initial: StreamEvent<unknown>[] = [];
+  // Until InitialStateComplete, a position of no change: a client cut off mid-snapshot starts again.
+  const cursor = encodeCursor({ namespace: "", family: "", views: undefined });
+  const initial = unavailableNow(selected, observedAt, cursor, log);
   let count = 0;
-  let resourceVersion = "";
-  // Views of one stream may read the same resource (pods, Dask clusters): it is reported once.
-  const reported = new Set<string>();
   for (const { lease, selection } of selected) {
     const { kind, matches, resourceVersion: versionOf } = selection;
     const view: View<unknown> = lease.view;
-    for (const missing of view.unavailable()) {
-      const key = `${missing.resource}/${missing.namespace}`;
-      if (reported.has(key)) continue;
-      reported.add(key);
-      log()?.warn({ ...missing }, "stream starts without a resource it reads");
-      initial.push({ type: "unavailable", ...missing, observedAt });
-    }
     for (const model of view.list()) {
       if (!matches(model)) continue;
       count += 1;
-      initial.push({ type: "added", kind, object: model, cause: "INITIAL_STATE", resourceVersion: versionOf(model), observedAt });
+      initial.push({ type: "added", kind, object: model, cause: "INITIAL_STATE", resourceVersion: versionOf(model), observedAt, cursor });
     }
-    resourceVersion = view.resourceVersion() || resourceVersion;
   }
-  initial.push({ type: "initial-state-complete", count, resourceVersion, observedAt });
+  initial.push(complete(selected, count, false, observedAt));
   return initial;
 }
 
@@ -207,6 +294,6 @@ function outageReporter(
       outages.add(cause);
     }
     log()?.warn({ ...missing }, "a resource the stream reads is no longer readable");
-    onEvent({ type: "unavailable", ...missing, observedAt: clock.date().toISOString() });
+    onEvent({ type: "unavailable", ...missing, observedAt: clock.date().toISOString(), cursor: "" });
   };
 }

@@ -88,6 +88,7 @@ function labelJoinView<M extends object>(
 ): ViewDefinition<M> {
   return {
     name,
+    family: "dask",
     resources: () => (owned ? [resource, podResource, daskClusterResource] : [resource, podResource]),
     build: ([objects, pods, clusters], namespace) => {
       if (!objects || !pods || (owned && !clusters)) throw new Error(`the ${name} view is missing an informer`);
@@ -134,6 +135,7 @@ export function daskViews(userLabel: string): Record<DaskResource, ViewDefinitio
   );
   const autoscalers: ViewDefinition<DaskAutoscaler> = {
     name: "daskautoscalers",
+    family: "dask",
     resources: () => [daskAutoscalerResource, daskClusterResource],
     build: ([objects, clusters], namespace) => {
       if (!objects || !clusters) throw new Error("the daskautoscalers view is missing an informer");
@@ -150,6 +152,7 @@ export function daskViews(userLabel: string): Record<DaskResource, ViewDefinitio
   };
   const jobs: ViewDefinition<DaskJob> = {
     name: "daskjobs",
+    family: "dask",
     resources: () => [daskJobResource, podResource, daskClusterResource],
     build: ([objects, pods, clusters], namespace) => {
       if (!objects || !pods || !clusters) throw new Error("the daskjobs view is missing an informer");

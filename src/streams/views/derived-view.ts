@@ -1,12 +1,23 @@
 import type { Logger } from "pino";
+import { type Clock, systemClock } from "../../clock.ts";
 import { highestResourceVersion } from "../../domain/pod-set.ts";
 import { isPermanent } from "../../kube/errors.ts";
 import type { SharedInformer } from "../../kube/informer.ts";
 import type { NamespacePresence } from "../../kube/namespace-presence.ts";
 import type { Delta } from "../../kube/store.ts";
 import type { KubeObject, ResourceType } from "../../kube/types.ts";
+import { type Cursor, compareResourceVersions, encodeCursor } from "./cursor.ts";
+import { DeltaHistory, type HistoryEntry, type HistoryLimits } from "./history.ts";
 import { describeNamespace, describeUnavailable } from "./unavailable.ts";
 import type { ModelDelta, UnavailableSource, View } from "./view.ts";
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** Which list of an informer its deltas follow: 0 before the first, one more per list. */
+function epochOf(informer: SharedInformer<KubeObject>): number {
+  const { synced, relists } = informer.status;
+  return synced ? relists + 1 : 0;
+}
 
 export interface ViewSource {
   informer: SharedInformer<KubeObject>;
@@ -30,7 +41,25 @@ export interface DerivedViewOptions<M> {
    * when it is gone.
    */
   project?: { namespace: string; presence: NamespacePresence };
+  /**
+   * What its cursors name (cursor.ts): the view's name, its family (views that one stream may read
+   * together, "dask") and namespace, and the family's other views in that namespace, whose
+   * positions every cursor of the view carries too. Without it, cursors name no position.
+   */
+  identity?: { name: string; family: string; namespace: string; siblings: () => Iterable<DerivedView<unknown>> };
+  /** How much history it keeps for streams that resume. Default: none. */
+  history?: HistoryLimits;
+  /** Stamps the history's entries. Default systemClock. */
+  clock?: Clock;
   logger?: Logger;
+}
+
+/** The change of a source being handled: its deltas are ranked from 1 and recorded when continuous. */
+interface Handling {
+  source: number;
+  emitted: number;
+  /** Whether its resourceVersion follows the source's position: false for a relist's differences. */
+  record: boolean;
 }
 
 /**
@@ -51,15 +80,38 @@ export class DerivedView<M> implements View<M> {
   private readonly handlers = new Set<(delta: ModelDelta<M>) => void>();
   private readonly unavailableHandlers = new Set<(source: UnavailableSource, cause: unknown) => void>();
   private readonly detach: (() => void)[];
+  /** Per source, the resourceVersion of the last change handled ("" while it has not been read). */
+  private readonly positions: string[];
+  /** Per source, which list its position follows: 0 before the first, then one more per relist. */
+  private readonly epochs: number[];
+  /** Per source, the resource's name in cursors. */
+  private readonly resources: string[];
+  private readonly history: DeltaHistory<M>;
+  private handling: Handling | undefined;
 
   constructor(options: DerivedViewOptions<M>) {
     this.options = options;
     this.description = options.description;
+    this.resources = options.sources.map(({ type }) => type.plural);
+    this.epochs = options.sources.map(({ informer }) => epochOf(informer));
+    this.positions = options.sources.map(({ informer }) => (informer.hasSynced ? (informer.status.resourceVersion ?? "") : ""));
+    this.history = new DeltaHistory(options.history ?? { size: 0, ageMs: 0 }, options.clock ?? systemClock, this.positions);
     this.detach = options.sources.map(({ informer }, index) =>
       informer.addHandler((delta) => {
         const resourceVersion =
           (delta.type === "deleted" ? delta.resourceVersion : undefined) ?? delta.object.metadata?.resourceVersion ?? "";
-        for (const key of options.affectedKeys(index, delta)) this.recompute(key, resourceVersion);
+        this.refresh(index);
+        const order = compareResourceVersions(resourceVersion, this.positions[index] as string);
+        // A change that follows the source's position moves it; a relist's differences (older
+        // resourceVersions, or the list's own) do not, and are not kept: the history was reset.
+        const record = order !== undefined && order > 0;
+        if (record) this.positions[index] = resourceVersion;
+        this.handling = { source: index, emitted: 0, record };
+        try {
+          for (const key of options.affectedKeys(index, delta)) this.recompute(key, resourceVersion);
+        } finally {
+          this.handling = undefined;
+        }
       }),
     );
     for (const { informer, type, namespace } of options.sources) {
@@ -122,6 +174,50 @@ export class DerivedView<M> implements View<M> {
     return highestResourceVersion(this.options.sources.map(({ informer }) => informer.status.resourceVersion ?? ""));
   }
 
+  cursor(): string {
+    for (const index of this.positions.keys()) this.refresh(index);
+    return this.encode(undefined);
+  }
+
+  since(cursor: Cursor): HistoryEntry<M>[] | undefined {
+    const { identity } = this.options;
+    if (!identity || cursor.namespace !== identity.namespace || cursor.family !== identity.family) return undefined;
+    const positions = cursor.views?.get(identity.name);
+    if (!positions) return undefined;
+    for (const index of this.positions.keys()) this.refresh(index);
+    this.history.prune();
+    const at = cursor.at?.view === identity.name ? cursor.at : undefined;
+    const from: string[] = [];
+    for (const [index, resource] of this.resources.entries()) {
+      const position = positions.get(resource);
+      const covered = this.history.covered[index];
+      const current = this.positions[index] as string;
+      if (position === undefined || covered === undefined || covered === null) return undefined;
+      if (position === "" || covered === "") {
+        // A source neither side has read: nothing of it to send.
+        if (position !== covered || current !== "") return undefined;
+      } else {
+        const low = compareResourceVersions(position, covered);
+        const high = compareResourceVersions(position, current);
+        // Older than the history, or ahead of this process (a replica that has not seen it yet).
+        if (low === undefined || high === undefined || low < 0 || high > 0) return undefined;
+        // Within a change of which deltas after the cursor's are gone already.
+        if (low === 0 && at?.resource === resource && at.index < (this.history.coveredIndex[index] as number)) return undefined;
+      }
+      from.push(position);
+    }
+    return this.history.kept().filter(({ delta, source, index }) => {
+      const order = compareResourceVersions(delta.resourceVersion, from[source] as string);
+      if (order === undefined) return false;
+      return order > 0 || (order === 0 && at?.resource === this.resources[source] && index > at.index);
+    });
+  }
+
+  /** Its positions, by source resource: what the cursors of its family's views carry of it. */
+  positionsByResource(): Map<string, string> {
+    return new Map(this.resources.map((resource, index) => [resource, this.positions[index] as string]));
+  }
+
   /** Stops listening to the informers. The caller releases their leases. */
   close(): void {
     for (const detach of this.detach) detach();
@@ -149,7 +245,45 @@ export class DerivedView<M> implements View<M> {
     this.emit({ type: "updated", old, object: next, changedFields, resourceVersion });
   }
 
-  private emit(delta: ModelDelta<M>): void {
+  /** A source relisted (or was first read) since its position was taken: the history starts again. */
+  private refresh(index: number): void {
+    const { informer } = this.options.sources[index] as ViewSource;
+    const epoch = epochOf(informer);
+    if (epoch === this.epochs[index]) return;
+    this.epochs[index] = epoch;
+    this.positions[index] = informer.status.resourceVersion ?? "";
+    this.history.reset(this.positions);
+  }
+
+  /** Its family's positions, its own first, as a cursor; at: the change being handled, if any. */
+  private encode(at: Cursor["at"]): string {
+    const { identity } = this.options;
+    if (!identity) return encodeCursor({ namespace: "", family: "", views: undefined });
+    const views = new Map([[identity.name, this.positionsByResource()]]);
+    for (const sibling of identity.siblings()) {
+      const name = sibling.options.identity?.name;
+      if (name !== undefined && !views.has(name)) views.set(name, sibling.positionsByResource());
+    }
+    return encodeCursor({ namespace: identity.namespace, family: identity.family, views, at });
+  }
+
+  private emit(change: DistributiveOmit<ModelDelta<M>, "cursor">): void {
+    const { handling } = this;
+    // The view being built from its informers' caches: nobody to tell, nothing to keep.
+    if (this.handlers.size === 0 && !handling?.record) return;
+    let cursor: string;
+    if (handling) {
+      handling.emitted += 1;
+      cursor = this.encode({
+        view: this.options.identity?.name ?? "",
+        resource: this.resources[handling.source] as string,
+        index: handling.emitted,
+      });
+    } else {
+      cursor = this.encode(undefined);
+    }
+    const delta = { ...change, cursor } as ModelDelta<M>;
+    if (handling?.record) this.history.record(delta, handling.source, handling.emitted);
     for (const handler of this.handlers) {
       try {
         handler(delta);

@@ -1,9 +1,13 @@
+import type { Cursor } from "./cursor.ts";
+import type { HistoryEntry } from "./history.ts";
+
 /**
  * A change to a view's models, computed once per view for all of its subscribers.
  * resourceVersion is that of the Kubernetes change that caused it (for a join, possibly another
- * object's, such as a pod of a Dask cluster).
+ * object's, such as a pod of a Dask cluster); cursor is the view's position just after it
+ * (cursor.ts), the same for every subscriber.
  */
-export type ModelDelta<M> = { resourceVersion: string } & (
+export type ModelDelta<M> = { resourceVersion: string; cursor: string } & (
   | { type: "added"; object: M }
   /** changedFields is never empty: an update that changes no served field is not a delta. */
   | { type: "updated"; old: M; object: M; changedFields: string[] }
@@ -49,4 +53,12 @@ export interface View<M> {
   addUnavailableHandler(handler: (source: UnavailableSource, cause: unknown) => void): () => void;
   /** The highest resourceVersion its sources have seen. */
   resourceVersion(): string;
+  /** Its position now, between two changes (cursor.ts): what InitialStateComplete carries. */
+  cursor(): string;
+  /**
+   * The deltas it emitted after the cursor's position, oldest first, when its history still holds
+   * every one of them (and no relist broke continuity since); undefined otherwise, and for a
+   * cursor of another namespace or family. Read it in the same synchronous turn as addHandler().
+   */
+  since(cursor: Cursor): HistoryEntry<M>[] | undefined;
 }

@@ -1,0 +1,112 @@
+import type { Clock } from "../../clock.ts";
+import { compareResourceVersions } from "./cursor.ts";
+import type { ModelDelta } from "./view.ts";
+
+/** How much of its recent deltas a view keeps for streams that resume: at most size, none older than ageMs. */
+export interface HistoryLimits {
+  size: number;
+  ageMs: number;
+}
+
+/** One delta a view emitted, where it came from, and when. */
+export interface HistoryEntry<M> {
+  delta: ModelDelta<M>;
+  /** The index of the view's source whose change caused it. */
+  source: number;
+  /** Its rank among the deltas that one change caused in the view, from 1. */
+  index: number;
+  /** When the view emitted it, ms on the clock. */
+  at: number;
+  /** The order of emission among every view of the process, to merge several views' histories. */
+  sequence: number;
+}
+
+let sequence = 0;
+
+/**
+ * A view's recent deltas, oldest first, bounded by count and by age, with what they cover.
+ *
+ * Invariant: for every source i whose covered[i] is not null, every delta the view emitted for a
+ * change of source i with a resourceVersion above covered[i] is kept, in order. Evicting a delta
+ * raises its source's coverage to that delta's resourceVersion; reset() (a relist broke continuity,
+ * or the view starts) sets every source's coverage to the view's current positions and forgets the
+ * rest. A source never read has position and coverage ""; null: nothing of that source is trusted.
+ */
+export class DeltaHistory<M> {
+  private entries: HistoryEntry<M>[] = [];
+  /** Index of the oldest kept entry: entries before it are evicted (compacted lazily). */
+  private head = 0;
+  private readonly limits: HistoryLimits;
+  private readonly clock: Clock;
+  covered: (string | null)[];
+  /**
+   * Per source, the rank of the last evicted delta of the change at covered[i] (0 when none of it
+   * was evicted): that change's deltas after this rank are still kept.
+   */
+  coveredIndex: number[];
+
+  constructor(limits: HistoryLimits, clock: Clock, positions: readonly string[]) {
+    this.limits = limits;
+    this.clock = clock;
+    this.covered = [...positions];
+    this.coveredIndex = positions.map(() => 0);
+  }
+
+  get size(): number {
+    return this.entries.length - this.head;
+  }
+
+  record(delta: ModelDelta<M>, source: number, index: number): void {
+    if (this.limits.size <= 0) {
+      this.raise(source, delta.resourceVersion, index);
+      return;
+    }
+    sequence += 1;
+    const at = this.clock.now();
+    this.entries.push({ delta, source, index, at, sequence });
+    while (this.size > this.limits.size) this.evict();
+    this.prune(at);
+  }
+
+  /** Forgets every entry; coverage starts again at the view's current positions. */
+  reset(positions: readonly string[]): void {
+    this.entries = [];
+    this.head = 0;
+    this.covered = [...positions];
+    this.coveredIndex = positions.map(() => 0);
+  }
+
+  /** Evicts entries older than the age limit. */
+  prune(now = this.clock.now()): void {
+    const oldest = now - this.limits.ageMs;
+    while (this.size > 0 && (this.entries[this.head] as HistoryEntry<M>).at < oldest) this.evict();
+  }
+
+  /** The kept entries, oldest first. */
+  kept(): HistoryEntry<M>[] {
+    return this.entries.slice(this.head);
+  }
+
+  private evict(): void {
+    const entry = this.entries[this.head] as HistoryEntry<M>;
+    this.entries[this.head] = undefined as unknown as HistoryEntry<M>;
+    this.head += 1;
+    this.raise(entry.source, entry.delta.resourceVersion, entry.index);
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private raise(source: number, resourceVersion: string, index: number): void {
+    const covered = this.covered[source];
+    if (covered === null || covered === undefined) return;
+    const order = compareResourceVersions(resourceVersion, covered);
+    // An incomparable resourceVersion: nothing of this source can be trusted any more.
+    if (order === undefined) this.covered[source] = null;
+    else if (order >= 0) {
+      this.covered[source] = resourceVersion;
+      this.coveredIndex[source] = index;
+    }
+  }
+}
