@@ -309,7 +309,8 @@ export function sharePools(kubeConfig: KubeConfig, bulkConnections = 3): void {
       const shared = create(cluster, agentOptions);
       pools.set(key, shared);
       const options = target.createDispatcherOptions?.call(kubeConfig, cluster, agentOptions);
-      if (shared && options?.type === "agent") bulkPools.set(shared, new Agent({ connect: options.connect, allowH2: false, connections: bulkConnections }));
+      if (shared && options?.type === "agent")
+        bulkPools.set(shared, new Agent({ connect: options.connect, allowH2: false, connections: bulkConnections }));
     }
     return pools.get(key);
   };
