@@ -1,0 +1,170 @@
+// Resuming across replicas on the real control plane: two kubesub processes watch the same
+// apiserver; a client reads some changes from one, leaves, changes happen, and it resumes on the
+// other with its last cursor. Cursors are made of the apiserver's resourceVersions, which both
+// processes share, so the second resumes as far as its own history reaches.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { decodeCursor, encodeCursor } from "../../src/streams/views/cursor.ts";
+import { controlPlane, type TestNamespace } from "../helpers/control-plane.ts";
+import { kubeConfigFor } from "../helpers/control-plane-kube.ts";
+import { type KubesubProcess, startKubesubProcess } from "../helpers/kubesub-process.ts";
+import { userLabel } from "../helpers/settings.ts";
+import { readSse, type SseFrame } from "../helpers/sse.ts";
+import { take } from "../helpers/streams.ts";
+import { createPod, deletePod, patchPodStatus, runningStatus, setLabel } from "./support.ts";
+
+const cp = controlPlane();
+let ns: TestNamespace | undefined;
+const processes: KubesubProcess[] = [];
+const streams: { leave: () => Promise<void> }[] = [];
+
+beforeEach(async () => {
+  ns = await cp.createNamespace("resume");
+});
+
+afterEach(async () => {
+  for (const stream of streams.splice(0)) await stream.leave();
+  await Promise.all(processes.splice(0).map((p) => p.stop()));
+  await ns?.delete();
+});
+
+// No observedAt: each process stamps the time it saw a change.
+const document = /* GraphQL */ `
+  subscription Pods($project: String!, $user: String, $after: String) {
+    podEvents(project: $project, user: $user, after: $after) {
+      __typename
+      ... on PodAdded { cause resourceVersion cursor pod { name user phase status ready restarts } }
+      ... on PodUpdated { changedFields resourceVersion cursor pod { name user phase status ready restarts } previous { phase status restarts } }
+      ... on PodDeleted { cause resourceVersion cursor pod { name user } }
+      ... on InitialStateComplete { count resumed cursor }
+      ... on StreamError { code message }
+    }
+  }
+`;
+
+interface PodEvent {
+  __typename: string;
+  cause?: string;
+  count?: number;
+  resumed?: boolean;
+  cursor: string;
+  pod?: { name: string };
+}
+
+const summary = (e: PodEvent) =>
+  e.__typename === "InitialStateComplete"
+    ? `complete ${e.count} resumed=${e.resumed}`
+    : `${e.__typename} ${e.pod?.name}${e.cause ? ` ${e.cause}` : ""}`;
+const isComplete = (e: PodEvent) => e.__typename === "InitialStateComplete";
+
+/** A podEvents stream in distinct connections mode, read frame by frame with bounded waits. */
+async function open(origin: string, variables: Record<string, unknown>) {
+  const abort = new AbortController();
+  const response = await fetch(`${origin}/graphql`, {
+    method: "POST",
+    headers: { accept: "text/event-stream", "content-type": "application/json" },
+    body: JSON.stringify({ query: document, variables }),
+    signal: abort.signal,
+  });
+  expect(response.status).toBe(200);
+  const frames = readSse(response.body as ReadableStream<Uint8Array>);
+  const eventOf = (frame: SseFrame) => {
+    const event = JSON.parse(frame.data).data?.podEvents as PodEvent;
+    expect(frame.id).toBe(event.cursor);
+    return event;
+  };
+  const stream = {
+    take: async (options: { count?: number; until?: (e: PodEvent) => boolean }) => {
+      const until = options.until;
+      const taken = await take(frames, {
+        count: options.count,
+        until: until && ((frame) => until(JSON.parse(frame.data).data?.podEvents as PodEvent)),
+        timeoutMs: 30_000,
+        describe: (frame) => frame.data,
+      });
+      return taken.map(eventOf);
+    },
+    leave: async () => {
+      abort.abort();
+      await frames.return(undefined).catch(() => {});
+    },
+  };
+  streams.push(stream);
+  return stream;
+}
+
+describe("resuming across replicas", () => {
+  it("a cursor from one kubesub process resumes on another with exactly the missed changes; an unknown or too old one gets a snapshot", async () => {
+    const namespace = ns?.name ?? "";
+    const core = cp.core();
+    await createPod(core, namespace, "alice-1", "alice");
+    await createPod(core, namespace, "alice-2", "alice");
+    await createPod(core, namespace, "bob-1", "bob");
+    const kubeConfig = kubeConfigFor(cp.info, "admin", "main");
+    const [a, b] = await Promise.all([
+      startKubesubProcess(kubeConfig, ["--auth", "none"]),
+      startKubesubProcess(kubeConfig, ["--auth", "none"]),
+    ]);
+    processes.push(a as KubesubProcess, b as KubesubProcess);
+    const alice = { project: namespace, user: "alice" };
+
+    // B serves this project already (its view, and history, exist), as a replica behind a load
+    // balancer does; this stream also tells when B has seen every change.
+    const onB = await open(b?.origin ?? "", { project: namespace });
+    await onB.take({ until: isComplete });
+    // The uninterrupted stream, on A, the reference.
+    const reference = await open(a?.origin ?? "", alice);
+    const cut = await open(a?.origin ?? "", alice);
+    const initial = await reference.take({ until: isComplete });
+    expect(initial.map(summary)).toEqual(["PodAdded alice-1 INITIAL_STATE", "PodAdded alice-2 INITIAL_STATE", "complete 2 resumed=false"]);
+    expect((await cut.take({ until: isComplete })).map(summary)).toEqual(initial.map(summary));
+
+    await patchPodStatus(core, namespace, "alice-1", runningStatus(0));
+    const [read] = await cut.take({ count: 1 });
+    expect(read).toEqual((await reference.take({ count: 1 }))[0]);
+    await cut.leave();
+
+    // While the client is away: changes in and out of its filter.
+    await createPod(core, namespace, "alice-3", "alice");
+    await patchPodStatus(core, namespace, "alice-1", runningStatus(1));
+    await setLabel(core, namespace, "bob-1", userLabel, "alice");
+    await setLabel(core, namespace, "alice-2", userLabel, "bob");
+    await patchPodStatus(core, namespace, "bob-1", runningStatus(0));
+    await deletePod(core, namespace, "alice-3");
+    const missed = await reference.take({ until: (e) => e.__typename === "PodDeleted" && e.pod?.name === "alice-3" });
+    expect(missed.map(summary)).toEqual([
+      "PodAdded alice-3 CLUSTER_CHANGE",
+      "PodUpdated alice-1",
+      "PodAdded bob-1 FILTER_CHANGE",
+      "PodDeleted alice-2 FILTER_CHANGE",
+      "PodUpdated bob-1",
+      // Its deletionTimestamp set (Terminating), then gone.
+      "PodUpdated alice-3",
+      "PodDeleted alice-3 CLUSTER_CHANGE",
+    ]);
+    await onB.take({ until: (e) => e.__typename === "PodDeleted" && e.pod?.name === "alice-3" });
+
+    // The client comes back on B with the last cursor it read: exactly what it missed, as A sent
+    // it to the uninterrupted stream (same events, changedFields, previous, cursors), no snapshot.
+    const resumed = await open(b?.origin ?? "", { ...alice, after: read?.cursor });
+    const events = await resumed.take({ until: isComplete });
+    expect(events.slice(0, -1)).toEqual(missed);
+    expect(events.at(-1)).toMatchObject({ __typename: "InitialStateComplete", resumed: true, count: missed.length });
+    // And on, live, with A's reference.
+    await patchPodStatus(core, namespace, "bob-1", runningStatus(2));
+    expect(await resumed.take({ count: 1 })).toEqual(await reference.take({ count: 1 }));
+
+    // A cursor older than B's history (B started after it), and one of another project: a fresh
+    // snapshot, resumed: false, never an error.
+    const decoded = decodeCursor(read?.cursor ?? "");
+    const tooOld = encodeCursor({ namespace, family: "pods", views: new Map([["pods", new Map([["pods", "1"]])]]) });
+    const elsewhere = encodeCursor({ ...(decoded as NonNullable<typeof decoded>), namespace: "kube-system" });
+    for (const after of [tooOld, elsewhere]) {
+      const fresh = await open(b?.origin ?? "", { ...alice, after });
+      expect((await fresh.take({ until: isComplete })).map(summary), after).toEqual([
+        "PodAdded alice-1 INITIAL_STATE",
+        "PodAdded bob-1 INITIAL_STATE",
+        "complete 2 resumed=false",
+      ]);
+    }
+  }, 120_000);
+});
