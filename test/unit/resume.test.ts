@@ -118,14 +118,14 @@ let registry: InformerRegistry;
 let views: ViewRegistry;
 let log: ReturnType<typeof captureLogger>;
 
-function setUp(history: HistoryLimits = { size: 100, ageMs: 60_000 }) {
+function setUp(history: HistoryLimits = { size: 100, ageMs: 60_000 }, lingerMs = 0) {
   vi.useFakeTimers();
   cluster = new MemoryCluster();
   cluster.createNamespace(ns);
   cluster.createNamespace("team-b");
   registry = new InformerRegistry({ sources: (type, namespace) => cluster.source(type, namespace), lingerMs: 1_000 });
   log = captureLogger();
-  views = new ViewRegistry(registry, log.logger, { history });
+  views = new ViewRegistry(registry, log.logger, { history, lingerMs });
 }
 
 afterEach(async () => {
@@ -347,6 +347,32 @@ describe("a view's bounded history", () => {
     expect((await (await open({ project: ns, after: (complete as Event).cursor })).reader.available()).at(-1)).toMatchObject({
       resumed: false,
     });
+  });
+});
+
+describe("a view without subscribers", () => {
+  it("lingers with its history for --history-linger, so that a lone client that comes back resumes", async () => {
+    setUp({ size: 100, ageMs: 60_000 }, 10_000);
+    createPod("alice-1", "alice");
+    const { stream, reader } = await open({ project: ns });
+    const [, complete] = await reader.available();
+    await stream.return?.();
+    expect(views.snapshot()).toEqual([{ key: `pods/${ns}`, references: 0 }]);
+    setPhase("alice-1", "Running");
+    await vi.advanceTimersByTimeAsync(5_000);
+    const back = await open({ project: ns, after: (complete as Event).cursor });
+    const events = await back.reader.available();
+    expect(events.map(describeEvent)).toEqual(["updated alice-1 [phase,status]", "complete 1 resumed=true"]);
+    await back.stream.return?.();
+
+    // Gone once the linger is over without a subscriber, and its history with it: a change made
+    // while there is no view cannot be resumed over (a cursor at the informer's position still can).
+    await vi.advanceTimersByTimeAsync(10_001);
+    expect(views.snapshot()).toEqual([]);
+    setPhase("alice-1", "Succeeded");
+    await vi.advanceTimersByTimeAsync(100);
+    const late = await (await open({ project: ns, after: (events.at(-1) as Event).cursor })).reader.available();
+    expect(late.at(-1)).toMatchObject({ resumed: false });
   });
 });
 
