@@ -350,6 +350,44 @@ describe("a view's bounded history", () => {
   });
 });
 
+describe("a cursor from a replica ahead of this one", () => {
+  beforeEach(() => setUp());
+
+  /** The cursor, with its pods position moved `by` revisions on. */
+  const ahead = (text: string, by: number) => {
+    const cursor = decodeCursor(text) as Cursor;
+    const pods = cursor.views?.get("pods") as Map<string, string>;
+    pods.set("pods", String(Number(pods.get("pods")) + by));
+    return encodeCursor(cursor);
+  };
+
+  it("waits until this process has read as far, then resumes", async () => {
+    createPod("alice-1", "alice");
+    const { reader } = await open({ project: ns });
+    const [, complete] = await reader.available();
+    const resumed = await open({ project: ns, after: ahead((complete as Event).cursor, 2) });
+    expect(await resumed.reader.available()).toEqual([]);
+    // The two changes the other replica had sent before the client moved here.
+    setPhase("alice-1", "Running");
+    createPod("alice-2", "alice");
+    await vi.advanceTimersByTimeAsync(50);
+    expect((await resumed.reader.available()).map(describeEvent)).toEqual(["complete 0 resumed=true"]);
+    setPhase("alice-2", "Running");
+    expect((await resumed.reader.available()).map(describeEvent)).toEqual(["updated alice-2 [phase,status]"]);
+  });
+
+  it("starts with a snapshot when this process does not get as far within 2 s", async () => {
+    createPod("alice-1", "alice");
+    const { reader } = await open({ project: ns });
+    const [, complete] = await reader.available();
+    const resumed = await open({ project: ns, after: ahead((complete as Event).cursor, 5) });
+    await vi.advanceTimersByTimeAsync(1_900);
+    expect(await resumed.reader.available()).toEqual([]);
+    await vi.advanceTimersByTimeAsync(200);
+    expect((await resumed.reader.available()).map(describeEvent)).toEqual(["added alice-1 INITIAL_STATE", "complete 1 resumed=false"]);
+  });
+});
+
 describe("a view without subscribers", () => {
   it("lingers with its history for --history-linger, so that a lone client that comes back resumes", async () => {
     setUp({ size: 100, ageMs: 60_000 }, 10_000);

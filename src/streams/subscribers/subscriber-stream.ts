@@ -157,6 +157,7 @@ async function start(
 ): Promise<void> {
   const { clock, after } = options;
   await settle(selected, clock, options.syncTimeoutMs, stop);
+  if (after) await catchUp(selected, after.cursor, clock, Math.min(options.syncTimeoutMs, catchUpMs), stop);
   if (queue.isClosed) return;
   // Snapshot (or resume) and handler registration happen in one synchronous turn: no delta falls between.
   const missed = after && since(selected, after.cursor);
@@ -245,6 +246,25 @@ function unavailableNow(
     }
   }
   return events;
+}
+
+/** How long a stream that resumes waits for this process to read as far as its cursor. */
+const catchUpMs = 2_000;
+
+/**
+ * A cursor from another replica may name changes this process has not read yet (its watch is a
+ * few milliseconds behind): wait, at most timeoutMs, until it has read them, so that the stream
+ * resumes rather than starting with a snapshot.
+ */
+async function catchUp(
+  selected: SelectedView<unknown>[],
+  cursor: Cursor,
+  clock: Clock,
+  timeoutMs: number,
+  stop: AbortSignal,
+): Promise<void> {
+  const until = clock.now() + timeoutMs;
+  while (!stop.aborted && clock.now() < until && selected.some(({ lease }) => lease.view.behind(cursor))) await clock.sleep(20, stop);
 }
 
 /** Waits for the views' sources to settle, at most timeoutMs; the timer and listeners go with it. */

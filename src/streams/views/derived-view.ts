@@ -198,7 +198,7 @@ export class DerivedView<M> implements View<M> {
         if (position !== covered || current !== "") return undefined;
       } else {
         const low = compareResourceVersions(position, covered);
-        const high = compareResourceVersions(position, current);
+        const high = compareResourceVersions(position, this.seen(index));
         // Older than the history, or ahead of this process (a replica that has not seen it yet).
         if (low === undefined || high === undefined || low < 0 || high > 0) return undefined;
         // Within a change of which deltas after the cursor's are gone already.
@@ -211,6 +211,31 @@ export class DerivedView<M> implements View<M> {
       if (order === undefined) return false;
       return order > 0 || (order === 0 && at?.resource === this.resources[source] && index > at.index);
     });
+  }
+
+  behind(cursor: Cursor): boolean {
+    const positions = cursor.views?.get(this.options.identity?.name ?? "");
+    if (!positions || cursor.namespace !== this.options.identity?.namespace) return false;
+    return this.resources.some((resource, index) => {
+      const position = positions.get(resource);
+      if (!position) return false;
+      const order = compareResourceVersions(position, this.seen(index));
+      return order !== undefined && order > 0;
+    });
+  }
+
+  /**
+   * How far a source has been read: its position, or further, the informer's resourceVersion (a
+   * later change elsewhere, a bookmark), up to which every change of the view's objects has been
+   * handled, since the informer hands them over synchronously.
+   */
+  private seen(index: number): string {
+    const { informer } = this.options.sources[index] as ViewSource;
+    const position = this.positions[index] as string;
+    if (!informer.hasSynced || epochOf(informer) !== this.epochs[index]) return position;
+    const read = informer.status.resourceVersion ?? "";
+    const order = compareResourceVersions(read, position);
+    return order !== undefined && order > 0 ? read : position;
   }
 
   /** Its positions, by source resource: what the cursors of its family's views carry of it. */

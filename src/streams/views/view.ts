@@ -61,4 +61,6 @@ export interface View<M> {
    * cursor of another namespace or family. Read it in the same synchronous turn as addHandler().
    */
   since(cursor: Cursor): HistoryEntry<M>[] | undefined;
+  /** Whether the cursor names a position of this view's sources that this process has not read yet (another replica is ahead). */
+  behind(cursor: Cursor): boolean;
 }
