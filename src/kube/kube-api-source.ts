@@ -22,10 +22,10 @@ export interface KubeApiSourceOptions {
    */
   clientInactivityTimeoutMs?: number;
   /**
-   * LIST pages in flight at once, for every resource and namespace together. Each needs a
-   * connection of client-node's pool, which keeps it open a while after; with cluster-scope
-   * watches (one connection each), this keeps kubesub's connections to the apiserver at a handful
-   * even when many informers start at once. Default 3.
+   * LIST pages in flight at once, for every resource and namespace together, and the HTTP/1.1
+   * connections they share (closed when idle; see sharePools): a LIST asks for its next page
+   * while it reads one, so 2 keep one LIST streaming, and kubesub's connections to the apiserver
+   * at a handful even when many informers start at once. Default 2.
    */
   maxConcurrentLists?: number;
   /** How long discovery of a custom resource's group and version is believed (ApiDiscovery). Default 10 s. */
@@ -45,7 +45,7 @@ export interface KubeApiSourceOptions {
  * WATCH as plain JSON (timestamps as strings); the domain layer accepts both.
  */
 export function kubeApiSources(kubeConfig: KubeConfig, options: KubeApiSourceOptions = {}): SourceFactory {
-  const maxConcurrentLists = options.maxConcurrentLists ?? 3;
+  const maxConcurrentLists = options.maxConcurrentLists ?? 2;
   sharePools(kubeConfig, maxConcurrentLists);
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const pageSize = options.pageSize ?? 500;
@@ -296,7 +296,7 @@ const bulkPools = new WeakMap<object, Dispatcher>();
  * kernel's TCP window keeps the apiserver writing while kubesub decodes the page before. It holds
  * at most bulkConnections connections (requests beyond wait for one), closed when idle.
  */
-export function sharePools(kubeConfig: KubeConfig, bulkConnections = 3): void {
+export function sharePools(kubeConfig: KubeConfig, bulkConnections = 2): void {
   if (pooled.has(kubeConfig)) return;
   pooled.add(kubeConfig);
   const target = kubeConfig as unknown as { createDispatcher: DispatcherFactory; createDispatcherOptions?: DispatcherOptions };
