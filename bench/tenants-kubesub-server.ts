@@ -4,14 +4,18 @@
 // holding the pods (and Dask objects) of every (project, user) of the layout (tenants-layout.ts).
 // The orchestrator (tenants.ts) asks it to change a random object of a random (project, user) at a
 // fixed rate, each change stamped with its time. Forked by tenants.ts; speaks protocol.ts and
-// tenants-protocol.ts over IPC. argv: projects users reviewLatencyMs
+// tenants-protocol.ts over IPC. argv: projects users reviewLatencyMs [kubeconfig]. With a
+// kubeconfig (`--tenants --apiserver`), the reviews are real: TokenReview and SubjectAccessReview
+// on that cluster, as `--auth kubernetes` sends them, and the stubs are not used.
+
+import { KubeConfig } from "@kubernetes/client-node";
 import { createKubesub } from "../src/app.ts";
 import type { KubePod } from "../src/domain/pod.ts";
 import { MemoryCluster } from "../src/kube/memory-cluster.ts";
 import { daskClusterResource, daskJobResource, podResource } from "../src/kube/resources.ts";
 import type { KubeObject } from "../src/kube/types.ts";
-import type { Authenticator } from "../src/server/auth/authenticator.ts";
-import type { Authorizer } from "../src/server/auth/authorizer.ts";
+import { type Authenticator, TokenReviewAuthenticator } from "../src/server/auth/authenticator.ts";
+import { type Authorizer, SubjectAccessReviewAuthorizer } from "../src/server/auth/authorizer.ts";
 import { benchKubesubOptions, send, serveCommands } from "./server-process.ts";
 import {
   ChangeLog,
@@ -34,6 +38,7 @@ import { Ticker } from "./ticker.ts";
 
 const layout: TenantsLayout = { projects: Number(process.argv[2]), users: Number(process.argv[3]) };
 const reviewLatencyMs = Number(process.argv[4] ?? 0);
+const reviewKubeconfig = process.argv[5];
 const longAgo = "2026-01-01T00:00:00.000Z";
 
 type DaskObject = KubeObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> };
@@ -94,9 +99,16 @@ const authenticator: Authenticator = {
 /** SubjectAccessReview: every user may list and watch everything in every project. */
 const authorizer: Authorizer = { authorize: () => review({ allowed: true, reason: "bench: every (user, project) allowed" }) };
 
+function realReviews(kubeconfigPath: string): { authenticator: Authenticator; authorizer: Authorizer } {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(kubeconfigPath);
+  kubeConfig.setCurrentContext("admin");
+  return { authenticator: new TokenReviewAuthenticator(kubeConfig), authorizer: new SubjectAccessReviewAuthorizer(kubeConfig) };
+}
+
 const app = createKubesub({
   ...benchKubesubOptions((type, namespace) => cluster.source(type, namespace)),
-  auth: { mode: "kubernetes", authenticator, authorizer },
+  auth: { mode: "kubernetes", ...(reviewKubeconfig ? realReviews(reviewKubeconfig) : { authenticator, authorizer }) },
 });
 
 const next = changeSequence(layout);

@@ -3,6 +3,7 @@
 // operation (the example dashboard's pods, IDEs or Dask subscription) and its own variables. For
 // every frame carrying a change it records the latency from the change's stamp, and checks that the
 // change belongs to its subscriber's (project, user). Forked by tenants.ts.
+import { readFileSync } from "node:fs";
 import { Agent, get, type IncomingMessage } from "node:http";
 import { LatencyHistogram } from "./latency-histogram.ts";
 import {
@@ -28,6 +29,9 @@ let measuring = false;
 let closed = 0;
 
 const send = (message: TenantsLoadMessage) => process.send?.(message);
+/** Tokens of the connect command's tokensFile, when it names one. */
+let tokens: Record<string, string> | undefined;
+const tokenFor = (p: number, u: number) => tokens?.[`${p}.${u}`] ?? tokenOf(p, u);
 const documents = new Map<Operation, string>();
 
 function url(base: string, system: "kubesub" | "raw", p: number, u: number): string {
@@ -48,7 +52,7 @@ function subscribe(target: string, system: "kubesub" | "raw", p: number, u: numb
   return new Promise((resolve) => {
     const request = get(
       target,
-      { agent, headers: { accept: "text/event-stream", authorization: `Bearer ${tokenOf(p, u)}` } },
+      { agent, headers: { accept: "text/event-stream", authorization: `Bearer ${tokenFor(p, u)}` } },
       (response) => {
         if (response.statusCode !== 200) {
           response.resume();
@@ -97,6 +101,7 @@ process.on("message", async (command: TenantsLoadCommand) => {
   switch (command.type) {
     case "connect": {
       const { projects, users } = command.layout;
+      tokens = command.tokensFile ? (JSON.parse(readFileSync(command.tokensFile, "utf8")) as Record<string, string>) : undefined;
       const all = Array.from({ length: projects * users }, (_, i) => ({ p: Math.floor(i / users), u: i % users }));
       const started = Date.now();
       let failed = 0;

@@ -7,7 +7,14 @@ export type TenantsServerMessage = { type: "counts"; changes: number; routed: nu
 
 /** Orchestrator -> tenants load generator. */
 export type TenantsLoadCommand =
-  | { type: "connect"; url: string; layout: TenantsLayout; system: "kubesub" | "raw" }
+  | {
+      type: "connect";
+      url: string;
+      layout: TenantsLayout;
+      system: "kubesub" | "raw";
+      /** A JSON file of each (p, u)'s bearer token under "p.u" (--apiserver: ServiceAccount tokens); default tokenOf's. */
+      tokensFile?: string;
+    }
   /** Count streams lost from now on. */
   | { type: "measure" }
   /** Deliveries whose stamp lies in (from, to], with their latency. */
