@@ -82,7 +82,89 @@ const settings = {
   auth: {
     env: "KUBESUB_AUTH",
     default: "",
-    help: "kubernetes (bearer tokens checked by TokenReview, access by SubjectAccessReview) or none; default: kubernetes with a cluster, none with the demo",
+    help: "kubernetes (bearer tokens checked by the apiserver's TokenReview), oidc (bearer JWTs verified locally against an issuer's keys: --oidc-*), proxy-header (user and groups from the headers of an authenticating proxy that proves itself with a shared secret: --proxy-*) or none; default: kubernetes with a cluster, none with the demo",
+  },
+  authz: {
+    env: "KUBESUB_AUTHZ",
+    default: "rbac",
+    help: "rbac (every read asked of the apiserver by SubjectAccessReview, for the caller's user and groups) or self (a caller reads only objects whose --user-label is its own name, in the projects its token or groups grant: --self-*; decided locally)",
+  },
+  "oidc-issuer-url": {
+    env: "KUBESUB_OIDC_ISSUER_URL",
+    default: "",
+    help: "--auth oidc: the iss every token must carry; its keys are found at <issuer>/.well-known/openid-configuration unless --oidc-discovery-url or --oidc-jwks-url say where",
+  },
+  "oidc-discovery-url": {
+    env: "KUBESUB_OIDC_DISCOVERY_URL",
+    default: "",
+    help: "--auth oidc: where to read the issuer's discovery document instead (an in-cluster address of the issuer, say)",
+  },
+  "oidc-jwks-url": {
+    env: "KUBESUB_OIDC_JWKS_URL",
+    default: "",
+    help: "--auth oidc: the issuer's JWKS, read directly without discovery",
+  },
+  "oidc-ca-file": {
+    env: "KUBESUB_OIDC_CA_FILE",
+    default: "",
+    help: "--auth oidc: PEM CA bundle for the discovery and JWKS servers; default the system's CAs",
+  },
+  "oidc-audience": {
+    env: "KUBESUB_OIDC_AUDIENCE",
+    default: "",
+    help: "--auth oidc: audiences a token's aud must name one of, comma-separated (the apiserver's --oidc-client-id)",
+  },
+  "oidc-username-claim": { env: "KUBESUB_OIDC_USERNAME_CLAIM", default: "sub", help: "--auth oidc: the claim naming the user" },
+  "oidc-username-prefix": {
+    env: "KUBESUB_OIDC_USERNAME_PREFIX",
+    default: "",
+    help: "--auth oidc: put before every user name (oidc: say), so that it cannot pass for a user of another authenticator",
+  },
+  "oidc-groups-claim": {
+    env: "KUBESUB_OIDC_GROUPS_CLAIM",
+    default: "groups",
+    help: "--auth oidc: the claim listing the groups (a string or an array of strings)",
+  },
+  "oidc-groups-prefix": { env: "KUBESUB_OIDC_GROUPS_PREFIX", default: "", help: "--auth oidc: put before every group" },
+  "oidc-clock-skew": {
+    env: "KUBESUB_OIDC_CLOCK_SKEW_MS",
+    default: "30000",
+    help: "--auth oidc: milliseconds of leeway for exp and nbf; a stream ends this long after its token's exp",
+  },
+  "proxy-user-header": {
+    env: "KUBESUB_PROXY_USER_HEADER",
+    default: "kubeflow-userid",
+    help: "--auth proxy-header: the header naming the user (Kubeflow's gateway sets kubeflow-userid)",
+  },
+  "proxy-groups-header": {
+    env: "KUBESUB_PROXY_GROUPS_HEADER",
+    default: "kubeflow-groups",
+    help: "--auth proxy-header: the header listing the groups, comma-separated or repeated; empty for none",
+  },
+  "proxy-secret-header": {
+    env: "KUBESUB_PROXY_SECRET_HEADER",
+    default: "x-kubesub-proxy-secret",
+    help: "--auth proxy-header: the header in which the proxy sends the shared secret",
+  },
+  "proxy-secret-file": {
+    env: "KUBESUB_PROXY_SECRET_FILE",
+    default: "",
+    help: "--auth proxy-header: file holding the shared secret (required); without it a request gets 401 whatever user header it carries",
+  },
+  "self-projects-claim": {
+    env: "KUBESUB_SELF_PROJECTS_CLAIM",
+    default: "projects",
+    help: "--authz self with --auth oidc: the token claim listing the projects (namespaces) the caller may read",
+  },
+  "self-project-group-prefix": {
+    env: "KUBESUB_SELF_PROJECT_GROUP_PREFIX",
+    default: "project:",
+    help: "--authz self: a group named this prefix and a namespace (project:team-a) grants that project; empty for none",
+  },
+  "self-admin-group": {
+    env: "KUBESUB_SELF_ADMIN_GROUP",
+    default: "",
+    help: "--authz self: members of this group read every project and every user's objects; none by default",
   },
   "allow-unauthenticated-on-non-loopback": {
     env: "KUBESUB_ALLOW_UNAUTHENTICATED_ON_NON_LOOPBACK",
@@ -136,6 +218,22 @@ type SettingName = keyof typeof settings;
 const milliseconds = z.coerce.number().int().min(1);
 const count = z.coerce.number().int().min(1);
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const optional = z.string().transform((v) => (v === "" ? undefined : v));
+const optionalUrl = z
+  .string()
+  .pipe(z.union([z.literal(""), z.url({ protocol: /^https?$/ })]))
+  .transform((v) => (v === "" ? undefined : v));
+const list = z.string().transform((v) =>
+  v
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== ""),
+);
+/** An HTTP header name (RFC 9110's token), lower-cased as node:http hands them. */
+const headerName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "must be a header name")
+  .transform((v) => v.toLowerCase());
 const schema = z.object({
   host: z.string().min(1),
   port: z.coerce.number().int().min(0).max(65535),
@@ -163,7 +261,25 @@ const schema = z.object({
   "retry-max": milliseconds,
   "shutdown-timeout": milliseconds,
   "demo-interval": milliseconds,
-  auth: z.enum(["", "kubernetes", "none"]).transform((v) => (v === "" ? undefined : v)),
+  auth: z.enum(["", "kubernetes", "oidc", "proxy-header", "none"]).transform((v) => (v === "" ? undefined : v)),
+  authz: z.enum(["rbac", "self"]),
+  "oidc-issuer-url": optionalUrl,
+  "oidc-discovery-url": optionalUrl,
+  "oidc-jwks-url": optionalUrl,
+  "oidc-ca-file": optional,
+  "oidc-audience": list,
+  "oidc-username-claim": z.string().min(1),
+  "oidc-username-prefix": z.string(),
+  "oidc-groups-claim": z.string(),
+  "oidc-groups-prefix": z.string(),
+  "oidc-clock-skew": z.coerce.number().int().min(0),
+  "proxy-user-header": headerName,
+  "proxy-groups-header": z.union([z.literal(""), headerName]),
+  "proxy-secret-header": headerName,
+  "proxy-secret-file": optional,
+  "self-projects-claim": z.string(),
+  "self-project-group-prefix": z.string(),
+  "self-admin-group": z.string(),
   "allow-unauthenticated-on-non-loopback": bool,
   "access-recheck-interval": z.coerce.number().int().min(0),
   "max-subscriptions": count,
@@ -195,8 +311,31 @@ export interface Config extends KubesubSettings {
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
   demoIntervalMs: number;
   /** undefined: kubernetes with a cluster, none with the demo. */
-  auth: "kubernetes" | "none" | undefined;
+  auth: AuthMode | undefined;
   allowUnauthenticatedOnNonLoopback: boolean;
+  /** How --auth oidc, --auth proxy-header and --authz self are set up. */
+  access: AccessConfig;
+}
+
+export type AuthMode = "kubernetes" | "oidc" | "proxy-header" | "none";
+
+/** The flags of the authentication modes and of the authorization policy. */
+export interface AccessConfig {
+  authz: "rbac" | "self";
+  oidc: {
+    issuer: string | undefined;
+    discoveryUrl: string | undefined;
+    jwksUrl: string | undefined;
+    caFile: string | undefined;
+    audiences: string[];
+    usernameClaim: string;
+    usernamePrefix: string;
+    groupsClaim: string;
+    groupsPrefix: string;
+    clockSkewMs: number;
+  };
+  proxy: { userHeader: string; groupsHeader: string; secretHeader: string; secretFile: string | undefined };
+  self: { projectsClaim: string; projectGroupPrefix: string; adminGroup: string };
 }
 
 export class ConfigError extends Error {
@@ -238,6 +377,12 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
   }
   const v = result.data;
+  const missing = [
+    ...(v.auth === "oidc" && v["oidc-issuer-url"] === undefined ? ["--oidc-issuer-url"] : []),
+    ...(v.auth === "oidc" && v["oidc-audience"].length === 0 ? ["--oidc-audience"] : []),
+    ...(v.auth === "proxy-header" && v["proxy-secret-file"] === undefined ? ["--proxy-secret-file"] : []),
+  ];
+  if (missing.length > 0) throw new ConfigError(`--auth ${v.auth} needs ${missing.join(" and ")}; see --help`);
   return {
     host: v.host,
     port: v.port,
@@ -259,6 +404,32 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     demoIntervalMs: v["demo-interval"],
     auth: v.auth,
     allowUnauthenticatedOnNonLoopback: v["allow-unauthenticated-on-non-loopback"],
+    access: {
+      authz: v.authz,
+      oidc: {
+        issuer: v["oidc-issuer-url"],
+        discoveryUrl: v["oidc-discovery-url"],
+        jwksUrl: v["oidc-jwks-url"],
+        caFile: v["oidc-ca-file"],
+        audiences: v["oidc-audience"],
+        usernameClaim: v["oidc-username-claim"],
+        usernamePrefix: v["oidc-username-prefix"],
+        groupsClaim: v["oidc-groups-claim"],
+        groupsPrefix: v["oidc-groups-prefix"],
+        clockSkewMs: v["oidc-clock-skew"],
+      },
+      proxy: {
+        userHeader: v["proxy-user-header"],
+        groupsHeader: v["proxy-groups-header"],
+        secretHeader: v["proxy-secret-header"],
+        secretFile: v["proxy-secret-file"],
+      },
+      self: {
+        projectsClaim: v["self-projects-claim"],
+        projectGroupPrefix: v["self-project-group-prefix"],
+        adminGroup: v["self-admin-group"],
+      },
+    },
     security: {
       recheckIntervalMs: v["access-recheck-interval"],
       maxSubscriptions: v["max-subscriptions"],

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { VersionApi } from "@kubernetes/client-node";
 import { createKubesub } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
@@ -9,7 +10,9 @@ import { createLogger } from "./logger.ts";
 import { defaultOptions, type KubesubOptions } from "./options.ts";
 import { TokenReviewAuthenticator } from "./server/auth/authenticator.ts";
 import { SubjectAccessReviewAuthorizer } from "./server/auth/authorizer.ts";
+import { OidcAuthenticator } from "./server/auth/oidc-authenticator.ts";
 import type { AuthSettings } from "./server/auth/request-authenticator.ts";
+import { SelfAuthorizer } from "./server/auth/self-authorizer.ts";
 import { Metrics } from "./server/metrics.ts";
 
 function isLoopback(host: string): boolean {
@@ -37,8 +40,13 @@ let demo: DemoScenario | undefined;
 let auth: AuthSettings = { mode: "none" };
 const metrics = new Metrics();
 const authMode = config.auth ?? (kube ? "kubernetes" : "none");
+const { access } = config;
 if (authMode === "kubernetes" && !kube) {
   logger.fatal("--auth kubernetes needs a cluster to ask; the demo has none (use --auth none with --demo)");
+  process.exit(2);
+}
+if (authMode !== "none" && access.authz === "rbac" && !kube) {
+  logger.fatal(`--auth ${authMode} with --authz rbac needs a cluster to ask; the demo has none (use --authz self)`);
   process.exit(2);
 }
 const unauthenticatedBeyondLoopback = authMode === "none" && !isLoopback(config.host);
@@ -72,26 +80,57 @@ if (kube) {
   probeApiServer = async () => {};
 }
 
-if (authMode === "kubernetes" && kube) {
-  auth = {
-    mode: "kubernetes",
-    authenticator: new TokenReviewAuthenticator(kube.kubeConfig, {
-      onLookup: (hit) => metrics.authCache.inc({ cache: "tokenreview", result: hit ? "hit" : "miss" }),
-    }),
-    authorizer: new SubjectAccessReviewAuthorizer(kube.kubeConfig, {
-      onLookup: (hit) => metrics.authCache.inc({ cache: "subjectaccessreview", result: hit ? "hit" : "miss" }),
-    }),
-  };
+if (authMode !== "none") {
+  const authorizer =
+    access.authz === "self" || !kube
+      ? new SelfAuthorizer({ projectGroupPrefix: access.self.projectGroupPrefix, adminGroup: access.self.adminGroup })
+      : new SubjectAccessReviewAuthorizer(kube.kubeConfig, {
+          onLookup: (hit) => metrics.authCache.inc({ cache: "subjectaccessreview", result: hit ? "hit" : "miss" }),
+        });
+  if (authMode === "oidc") {
+    const { issuer, caFile, ...oidc } = access.oidc;
+    auth = {
+      mode: "oidc",
+      authenticator: new OidcAuthenticator({
+        ...oidc,
+        issuer: issuer ?? "",
+        caPem: caFile === undefined ? undefined : readFileSync(caFile, "utf8"),
+        projectsClaim: access.self.projectsClaim,
+      }),
+      authorizer,
+    };
+  } else if (authMode === "proxy-header") {
+    const { secretFile, ...headers } = access.proxy;
+    const secret = readFileSync(secretFile ?? "", "utf8").trim();
+    if (secret.length < 16) {
+      logger.fatal({ file: secretFile }, "--proxy-secret-file must hold a secret of at least 16 characters");
+      process.exit(2);
+    }
+    auth = { mode: "proxy-header", proxy: { ...headers, secret }, authorizer };
+  } else if (kube) {
+    auth = {
+      mode: "kubernetes",
+      authenticator: new TokenReviewAuthenticator(kube.kubeConfig, {
+        onLookup: (hit) => metrics.authCache.inc({ cache: "tokenreview", result: hit ? "hit" : "miss" }),
+      }),
+      authorizer,
+    };
+  }
 } else if (unauthenticatedBeyondLoopback) {
   logger.warn(
     { host: config.host },
     "AUTHENTICATION IS OFF on a non-loopback address: anyone who can reach this port sees everything kubesub's service account can read",
   );
 }
-logger.info(
-  { auth: authMode },
-  authMode === "kubernetes" ? "callers need a bearer token; access is Kubernetes RBAC" : "authentication is off",
-);
+const authentication = {
+  kubernetes: "callers need a bearer token, checked by TokenReview",
+  oidc: `callers need a bearer JWT of ${access.oidc.issuer}, verified locally`,
+  "proxy-header": `callers are named by the authenticating proxy's ${access.proxy.userHeader} header, trusted with its shared secret`,
+  none: "authentication is off",
+}[authMode];
+const authorization =
+  authMode === "none" ? "" : access.authz === "self" ? "; each reads its own objects in its projects" : "; access is Kubernetes RBAC";
+logger.info({ auth: authMode, authz: authMode === "none" ? undefined : access.authz }, `${authentication}${authorization}`);
 
 // The config holds every setting (its defaults are defaultOptions'); the rest is wired above.
 const app = createKubesub(defaultOptions({ ...config, sources, probeApiServer, logger, auth, metrics }));

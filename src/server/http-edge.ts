@@ -6,6 +6,7 @@ import type { Registry } from "prom-client";
 import type { ErrorCode } from "../errors.ts";
 import { requestContext } from "../request-context.ts";
 import type { StreamAccess } from "../streams/subscribers/access.ts";
+import { isRejection, type Rejection } from "./auth/identity.ts";
 import { codeForStatus, errorBody, errorContentType, messageForStatus } from "./http-errors.ts";
 import type { ReadinessReport } from "./readiness.ts";
 import { hasBody, readBody } from "./request-body.ts";
@@ -13,10 +14,11 @@ import { directStreamOf } from "./use-shared-sse.ts";
 import type { KubesubYoga } from "./yoga.ts";
 
 /**
- * Resolves the caller's access, or undefined when its credentials are missing or not valid.
- * requestId is for the lines the caller's streams will log, long after the request itself.
+ * Resolves the caller's access, or undefined when its credentials are missing or not valid (or a
+ * Rejection that tells the caller why). requestId is for the lines the caller's streams will log,
+ * long after the request itself.
  */
-export type RequestAuthenticator = (request: IncomingMessage, requestId: string) => Promise<StreamAccess | undefined>;
+export type RequestAuthenticator = (request: IncomingMessage, requestId: string) => Promise<StreamAccess | Rejection | undefined>;
 
 export interface HttpEdgeOptions {
   yoga: KubesubYoga;
@@ -127,11 +129,10 @@ export function createHttpEdge({ yoga, readiness, authenticate, maxBodyBytes, me
     }
     authenticate(req, requestId).then(
       (access) => {
-        if (!access) {
+        if (!access || isRejection(access)) {
           identify(res, requestId);
-          refuse(res, 401, "UNAUTHENTICATED", "a valid bearer token is required (Authorization: Bearer <token>)", {
-            "www-authenticate": 'Bearer realm="kubesub"',
-          });
+          const message = access ? access.rejected : "a valid bearer token is required (Authorization: Bearer <token>)";
+          refuse(res, 401, "UNAUTHENTICATED", message, { "www-authenticate": 'Bearer realm="kubesub"' });
           return;
         }
         respond(req, res, access, requestId);

@@ -1,7 +1,7 @@
-import { validateObjectName, validateProject, validateUser } from "../domain/validation.ts";
+import { validateObjectName, validateProject } from "../domain/validation.ts";
 import { BadUserInputError } from "../errors.ts";
 import type { StreamServices } from "./stream-services.ts";
-import type { StreamAccess } from "./subscribers/access.ts";
+import { type StreamAccess, selectedUser } from "./subscribers/access.ts";
 import { listView } from "./subscribers/list-view.ts";
 import { openStream } from "./subscribers/open-stream.ts";
 import type { Selection } from "./subscribers/selection.ts";
@@ -40,7 +40,7 @@ export class DaskStreams {
   }
 
   async events(query: DaskQuery & ResumeQuery, access: StreamAccess): Promise<AsyncIterableIterator<StreamEvent<DaskModel>>> {
-    const { namespace, resources, matches, filterKey } = compile(query);
+    const { namespace, resources, matches, filterKey } = compile(query, access);
     const after = resumePoint(query.after, query.lastEventId);
     const selections = resources.map((resource) => this.select(resource, matches, filterKey));
     return (await openStream(
@@ -54,7 +54,7 @@ export class DaskStreams {
   }
 
   list<M extends DaskModel>(resource: DaskResource, query: Omit<DaskQuery, "resources">, access: StreamAccess): Promise<M[]> {
-    const { namespace, matches, filterKey } = compile(query);
+    const { namespace, matches, filterKey } = compile(query, access);
     return listView(this.services, access, namespace, this.select(resource, matches, filterKey)) as Promise<M[]>;
   }
 
@@ -69,7 +69,10 @@ export class DaskStreams {
   }
 }
 
-function compile(query: DaskQuery): {
+function compile(
+  query: DaskQuery,
+  access: StreamAccess,
+): {
   namespace: string;
   resources: DaskResource[];
   matches: (model: DaskModel) => boolean;
@@ -77,7 +80,7 @@ function compile(query: DaskQuery): {
 } {
   const namespace = validateProject(query.project);
   const target = query.target == null ? undefined : validateObjectName(query.target, "target");
-  const user = validateUser(query.user);
+  const user = selectedUser(query.user, access);
   const resources = [...new Set(query.resources ?? allResources)];
   if (resources.length === 0)
     throw new BadUserInputError("resources must name at least one Dask resource, or be omitted for all", "resources");

@@ -1,7 +1,7 @@
 import type { IDE, IDEConvention, IDEKind } from "../domain/ide.ts";
-import { validateObjectName, validateProject, validateUser } from "../domain/validation.ts";
+import { validateObjectName, validateProject } from "../domain/validation.ts";
 import type { StreamServices } from "./stream-services.ts";
-import type { StreamAccess } from "./subscribers/access.ts";
+import { type StreamAccess, selectedUser } from "./subscribers/access.ts";
 import { listView } from "./subscribers/list-view.ts";
 import { openStream } from "./subscribers/open-stream.ts";
 import type { Selection } from "./subscribers/selection.ts";
@@ -28,7 +28,7 @@ export class IdeStreams {
   }
 
   async events(query: IdeQuery & ResumeQuery, access: StreamAccess): Promise<AsyncIterableIterator<StreamEvent<IDE>>> {
-    const { namespace, selection } = this.compile(query);
+    const { namespace, selection } = this.compile(query, access);
     const after = resumePoint(query.after, query.lastEventId);
     return (await openStream(
       this.services,
@@ -42,13 +42,13 @@ export class IdeStreams {
 
   /** Pod-based IDEs are listed even when the Notebook CRD is missing; without pods there is no answer. */
   list(query: IdeQuery, access: StreamAccess): Promise<IDE[]> {
-    const { namespace, selection } = this.compile(query);
+    const { namespace, selection } = this.compile(query, access);
     return listView(this.services, access, namespace, selection, (missing) => missing.resource === "pods");
   }
 
-  private compile(query: IdeQuery): { namespace: string; selection: Selection<IDE> } {
+  private compile(query: IdeQuery, access: StreamAccess): { namespace: string; selection: Selection<IDE> } {
     const namespace = validateProject(query.project);
-    const user = validateUser(query.user);
+    const user = selectedUser(query.user, access);
     const target = query.target == null ? undefined : validateObjectName(query.target, "target");
     const kind = query.kind ?? undefined;
     return {

@@ -1,8 +1,8 @@
 import { compileSelector, type LabelSelector, matchesSelector } from "../domain/label-selector.ts";
 import { labelsOf, type Pod } from "../domain/pod.ts";
-import { validateProject, validateUser } from "../domain/validation.ts";
+import { validateProject } from "../domain/validation.ts";
 import type { StreamServices } from "./stream-services.ts";
-import type { StreamAccess } from "./subscribers/access.ts";
+import { type StreamAccess, selectedUser } from "./subscribers/access.ts";
 import { listView } from "./subscribers/list-view.ts";
 import { openStream } from "./subscribers/open-stream.ts";
 import type { Selection } from "./subscribers/selection.ts";
@@ -29,7 +29,7 @@ export class PodStreams {
 
   /** Rejects with BAD_USER_INPUT before anything is checked or watched, then FORBIDDEN if so. */
   async events(query: PodQuery & ResumeQuery, access: StreamAccess): Promise<AsyncIterableIterator<StreamEvent<Pod>>> {
-    const { namespace, selection } = this.compile(query);
+    const { namespace, selection } = this.compile(query, access);
     const after = resumePoint(query.after, query.lastEventId);
     return (await openStream(
       this.services,
@@ -43,14 +43,14 @@ export class PodStreams {
 
   /** The matching pods, from the shared view (started and synced on demand). */
   list(query: PodQuery, access: StreamAccess): Promise<Pod[]> {
-    const { namespace, selection } = this.compile(query);
+    const { namespace, selection } = this.compile(query, access);
     return listView(this.services, access, namespace, selection);
   }
 
-  private compile(query: PodQuery): { namespace: string; selection: Selection<Pod> } {
+  private compile(query: PodQuery, access: StreamAccess): { namespace: string; selection: Selection<Pod> } {
     const namespace = validateProject(query.project);
     const requirements = compileSelector(query.selector);
-    const user = validateUser(query.user);
+    const user = selectedUser(query.user, access);
     return {
       namespace,
       selection: {

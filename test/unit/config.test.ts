@@ -46,6 +46,28 @@ describe("loadConfig", () => {
       demoIntervalMs: 2_000,
       auth: undefined,
       allowUnauthenticatedOnNonLoopback: false,
+      access: {
+        authz: "rbac",
+        oidc: {
+          issuer: undefined,
+          discoveryUrl: undefined,
+          jwksUrl: undefined,
+          caFile: undefined,
+          audiences: [],
+          usernameClaim: "sub",
+          usernamePrefix: "",
+          groupsClaim: "groups",
+          groupsPrefix: "",
+          clockSkewMs: 30_000,
+        },
+        proxy: {
+          userHeader: "kubeflow-userid",
+          groupsHeader: "kubeflow-groups",
+          secretHeader: "x-kubesub-proxy-secret",
+          secretFile: undefined,
+        },
+        self: { projectsClaim: "projects", projectGroupPrefix: "project:", adminGroup: "" },
+      },
       security: {
         recheckIntervalMs: 60_000,
         maxSubscriptions: 20_000,
@@ -60,8 +82,63 @@ describe("loadConfig", () => {
   });
 
   it("defaults kubesub's own settings to defaultSettings, where each default is written once", () => {
-    const { host, port, demo, kubeconfig, logLevel, demoIntervalMs, auth, allowUnauthenticatedOnNonLoopback, ...settings } = load([], {});
+    const { host, port, demo, kubeconfig, logLevel, demoIntervalMs, auth, allowUnauthenticatedOnNonLoopback, access, ...settings } = load(
+      [],
+      {},
+    );
     expect(settings).toEqual(defaultSettings);
+  });
+
+  it("reads --auth oidc and its claim mapping, and refuses it without an issuer or an audience", () => {
+    const config = load(
+      [
+        "--auth",
+        "oidc",
+        "--oidc-issuer-url",
+        "https://issuer.example.org",
+        "--oidc-audience",
+        "kubesub, other",
+        "--oidc-username-claim",
+        "email",
+      ],
+      { KUBESUB_OIDC_GROUPS_PREFIX: "oidc:", KUBESUB_OIDC_JWKS_URL: "https://keys.example.org/jwks" },
+    );
+    expect(config.auth).toBe("oidc");
+    expect(config.access.oidc).toMatchObject({
+      issuer: "https://issuer.example.org",
+      jwksUrl: "https://keys.example.org/jwks",
+      audiences: ["kubesub", "other"],
+      usernameClaim: "email",
+      groupsPrefix: "oidc:",
+    });
+    expect(configError(["--auth", "oidc"]).message).toBe("--auth oidc needs --oidc-issuer-url and --oidc-audience; see --help");
+    expect(configError(["--oidc-issuer-url", "not a url"]).message).toContain("--oidc-issuer-url (KUBESUB_OIDC_ISSUER_URL)");
+  });
+
+  it("reads --auth proxy-header with lower-cased header names, and refuses it without a secret file", () => {
+    const config = load([
+      "--auth",
+      "proxy-header",
+      "--proxy-user-header",
+      "X-Forwarded-User",
+      "--proxy-secret-file",
+      "/etc/kubesub/secret",
+    ]);
+    expect(config.access.proxy).toEqual({
+      userHeader: "x-forwarded-user",
+      groupsHeader: "kubeflow-groups",
+      secretHeader: "x-kubesub-proxy-secret",
+      secretFile: "/etc/kubesub/secret",
+    });
+    expect(configError(["--auth", "proxy-header"]).message).toBe("--auth proxy-header needs --proxy-secret-file; see --help");
+    expect(configError(["--proxy-user-header", "bad header"]).message).toContain("must be a header name");
+  });
+
+  it("reads --authz self and its project mapping", () => {
+    const config = load(["--authz", "self", "--self-admin-group", "platform-admins"], { KUBESUB_SELF_PROJECT_GROUP_PREFIX: "ns:" });
+    expect(config.access.authz).toBe("self");
+    expect(config.access.self).toEqual({ projectsClaim: "projects", projectGroupPrefix: "ns:", adminGroup: "platform-admins" });
+    expect(configError(["--authz", "abac"]).message).toContain("--authz (KUBESUB_AUTHZ)");
   });
 
   it("takes an empty environment variable as unset", () => {
@@ -267,6 +344,10 @@ describe("loadConfig", () => {
       ["--demo ", "KUBESUB_DEMO"],
       ["--kubeconfig <value>", "KUBECONFIG"],
       ["--watch-inactivity-timeout <value>", "KUBESUB_WATCH_INACTIVITY_TIMEOUT_MS"],
+      ["--authz <value>", "KUBESUB_AUTHZ"],
+      ["--oidc-issuer-url <value>", "KUBESUB_OIDC_ISSUER_URL"],
+      ["--proxy-secret-file <value>", "KUBESUB_PROXY_SECRET_FILE"],
+      ["--self-admin-group <value>", "KUBESUB_SELF_ADMIN_GROUP"],
       ["--help, -h", ""],
     ]) {
       const line = help.split("\n").find((l) => l.trimStart().startsWith(flag));

@@ -2,11 +2,14 @@ import { createHash } from "node:crypto";
 import { AuthenticationV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { LRUCache } from "lru-cache";
 import { toKubeApiError } from "../../kube/kube-api-source.ts";
-import type { Identity } from "./identity.ts";
+import type { Identity, Rejection } from "./identity.ts";
 
-/** Validates a bearer token. Resolves undefined for a token that is not (or no longer) valid. */
+/**
+ * Validates a bearer token. Resolves undefined (or a Rejection that says why) for a token that is
+ * not (or no longer) valid; rejects when it cannot tell now (answered with 503 UNAVAILABLE).
+ */
 export interface Authenticator {
-  authenticate(token: string): Promise<Identity | undefined>;
+  authenticate(token: string): Promise<Identity | Rejection | undefined>;
 }
 
 export interface TokenReviewOptions {

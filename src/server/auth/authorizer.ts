@@ -13,11 +13,15 @@ export interface ResourceRequest {
 export interface Decision {
   allowed: boolean;
   reason: string;
+  /** Why not, for the caller (a refusal's message ends with it). */
+  explanation?: string;
 }
 
 /** Decides whether an identity may do something, as the apiserver's RBAC would. */
 export interface Authorizer {
   authorize(identity: Identity, request: ResourceRequest): Promise<Decision>;
+  /** The one user whose objects this identity may read (--authz self); undefined: anyone's. */
+  confineTo?(identity: Identity): string | undefined;
 }
 
 export interface SubjectAccessReviewOptions {

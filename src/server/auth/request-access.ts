@@ -4,7 +4,7 @@ import { resourceName } from "../../kube/types.ts";
 import type { AccessCheck, Denial, StreamAccess } from "../../streams/subscribers/access.ts";
 import type { Authenticator } from "./authenticator.ts";
 import type { Authorizer } from "./authorizer.ts";
-import type { Identity } from "./identity.ts";
+import { type Identity, isRejection } from "./identity.ts";
 
 const verbs = ["list", "watch"] as const;
 
@@ -14,6 +14,8 @@ const verbs = ["list", "watch"] as const;
  */
 export class RequestAccess implements StreamAccess {
   readonly subject: string;
+  readonly ownUser: string | undefined;
+  readonly expiresAt: number | undefined;
   private readonly rootLogger: Logger | undefined;
   private readonly requestId: string | undefined;
   private childLogger: Logger | undefined;
@@ -34,6 +36,8 @@ export class RequestAccess implements StreamAccess {
     this.token = options.token;
     this.authenticator = options.authenticator;
     this.authorizer = options.authorizer;
+    this.ownUser = options.authorizer?.confineTo?.(identity);
+    this.expiresAt = identity.expiresAt;
   }
 
   /** A child with the request id and user, made on first use: most streams never log. */
@@ -51,7 +55,10 @@ export class RequestAccess implements StreamAccess {
     let identity = this.identity;
     if (this.authenticator && this.token !== undefined) {
       const current = await this.authenticator.authenticate(this.token);
-      if (!current) return { code: "UNAUTHENTICATED", message: "your token is no longer valid; sign in again before reconnecting" };
+      if (!current || isRejection(current)) {
+        const why = current ? ` (${current.rejected})` : "";
+        return { code: "UNAUTHENTICATED", message: `your token is no longer valid${why}; sign in again before reconnecting` };
+      }
       identity = current;
     }
     const refused = await this.firstRefusal(identity, check);
@@ -67,6 +74,7 @@ export class RequestAccess implements StreamAccess {
     const index = decisions.findIndex((d) => !d.allowed);
     if (index === -1) return undefined;
     const { verb, type } = requests[index] as (typeof requests)[number];
-    return `${identity.username} may not ${verb} ${resourceName(type)} in namespace ${namespace}`;
+    const explanation = decisions[index]?.explanation;
+    return `${identity.username} may not ${verb} ${resourceName(type)} in namespace ${namespace}${explanation ? `: ${explanation}` : ""}`;
   }
 }

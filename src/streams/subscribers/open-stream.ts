@@ -38,6 +38,7 @@ export async function openStream(
     after,
     callerLogger: loggerOf(access),
     onClose: release,
+    expiresAt: access.expiresAt,
     guard: services.recheckIntervalMs > 0 ? { intervalMs: services.recheckIntervalMs, check: () => access.recheck(check) } : undefined,
   });
 }

@@ -28,6 +28,8 @@ export interface SubscriberStreamOptions {
   feeds: FeedRegistry;
   /** Asked every intervalMs while the stream lives; a Denial ends it with FORBIDDEN or UNAUTHENTICATED. */
   guard?: { intervalMs: number; check: () => Promise<Denial | undefined> };
+  /** When the caller's credentials expire (epoch ms, on the clock): the stream ends then with UNAUTHENTICATED. */
+  expiresAt?: number;
   /** Runs once when the stream ends, whichever way. */
   onClose?: () => void;
   /** The caller's logger (with its request id), asked for only when the stream has something to say. */
@@ -70,6 +72,7 @@ export function subscriberStream(
   const leases = selected.map(({ lease }) => lease);
   let detach: (() => void)[] = [];
   let guardTimer: Timer | undefined;
+  let expiryTimer: Timer | undefined;
   /** The cursor of the last change pushed, and of the last event handed to the client: what its own later events carry. */
   const position = { pushed: "", delivered: "" };
   /** Ends the wait for the sources to settle if the stream ends first; dropped once they have. */
@@ -80,6 +83,7 @@ export function subscriberStream(
     onClose: () => {
       stop?.abort();
       guardTimer?.cancel();
+      expiryTimer?.cancel();
       for (const d of detach) d();
       shutdown.removeEventListener("abort", onShutdown);
       for (const lease of leases) lease.release();
@@ -111,6 +115,14 @@ export function subscriberStream(
         });
     }, guard.intervalMs);
     guardTimer.unref();
+  }
+  const { expiresAt } = options;
+  // Beyond a timer's range (about 24 days), the re-checks find the expiry instead.
+  if (expiresAt !== undefined && expiresAt - clock.now() < 2 ** 31 - 1) {
+    const expire = () =>
+      queue.fail(errorEvent(clock, "UNAUTHENTICATED", "your token has expired; sign in again before reconnecting", position.delivered));
+    if (expiresAt <= clock.now()) expire();
+    else expiryTimer = clock.timeout(expire, expiresAt - clock.now()).unref();
   }
   const onShutdown = () => queue.end(errorEvent(clock, "SHUTTING_DOWN", "kubesub is shutting down; reconnect", position.pushed));
   shutdown.addEventListener("abort", onShutdown, { once: true });
