@@ -47,7 +47,7 @@ export class SseLink extends ApolloLink {
  * Subscriptions use fetchPolicy "no-cache": each event describes a change, not an entity to
  * normalise, and a UI keeps its own list from them.
  */
-export function apolloClient(origin: string, sse: ClientOptions<boolean>): TypedClient {
+export function apolloClient(origin: string, sse: ClientOptions<boolean>): TypedClient & { apollo: ApolloClient } {
   const sseLink = new SseLink(sse);
   const client = new ApolloClient({
     link: ApolloLink.split(({ query }) => isSubscriptionOperation(query), sseLink, new HttpLink({ uri: `${origin}/graphql` })),
@@ -55,6 +55,7 @@ export function apolloClient(origin: string, sse: ClientOptions<boolean>): Typed
   });
   return {
     name: "Apollo Client",
+    apollo: client,
     async query(document, variables) {
       const result = await client.query({ query: document, variables, fetchPolicy: "network-only" });
       if (result.error || !result.data) throw result.error ?? new Error("no data");

@@ -9,7 +9,7 @@ import type { TypedClient } from "./clients.ts";
  * A urql client for kubesub at origin: subscriptions over SSE with the given graphql-sse options,
  * queries over HTTP to /graphql.
  */
-export function urqlClient(origin: string, sse: ClientOptions<boolean>): TypedClient {
+export function urqlClient(origin: string, sse: ClientOptions<boolean>): TypedClient & { urql: UrqlClient } {
   const sseClient = createClient(sse);
   const client = new UrqlClient({
     url: `${origin}/graphql`,
@@ -24,6 +24,7 @@ export function urqlClient(origin: string, sse: ClientOptions<boolean>): TypedCl
   });
   return {
     name: "urql",
+    urql: client,
     async query(document, variables) {
       const result = await client.query(document, variables, { requestPolicy: "network-only" }).toPromise();
       if (result.error || !result.data) throw result.error ?? new Error("no data");
