@@ -28,6 +28,8 @@ export interface SubscribeOptions {
   token?: string;
   /** graphql-sse's single connection mode on /graphql/stream; default distinct connections on /graphql. */
   singleConnection?: boolean;
+  /** Sent with every request, beside the token's (an authenticating proxy's, say). */
+  headers?: Record<string, string>;
 }
 
 export interface TakeResultsOptions<E> {
@@ -62,7 +64,7 @@ export class SubscriptionStream<E extends UnionEvent = UnionEvent> {
       url: `${origin}${single ? "/graphql/stream" : "/graphql"}`,
       singleConnection: single,
       retryAttempts: 0,
-      headers: options.token === undefined ? undefined : { authorization: `Bearer ${options.token}` },
+      headers: { ...options.headers, ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }) },
     });
     this.iterator = this.client.iterate({ query: document, variables }) as AsyncIterableIterator<ExecutionResult<Record<string, E>>>;
     this.ended = this.pump();
