@@ -2,14 +2,14 @@
 // subscriptions over GraphQL over SSE in distinct connections mode, to /graphql on this page's own
 // origin (Vite's dev server proxies it to kubesub, so no CORS is involved).
 import { createClient } from "graphql-sse";
-import type { ConnectionState } from "./live-subscription.ts";
 import { daskPanel, idePanel, podPanel } from "./panels.ts";
-import { StreamPanel } from "./stream-panel.ts";
+import { type ConnectionState, StreamPanel } from "./stream-panel.ts";
 import "./style.css";
 
 const defaultProject = "data-science";
 
-// retryAttempts 0: every retry goes through LiveSubscription, which shows it and subscribes afresh.
+// retryAttempts 0: every retry goes through ResumableSubscription, which shows it and subscribes
+// again with the last cursor it received (`after`), so that kubesub sends only what was missed.
 const client = createClient({ url: "/graphql", retryAttempts: 0 });
 
 const form = document.querySelector<HTMLFormElement>("#project-form");

@@ -1,7 +1,6 @@
 // The dashboard's three subscriptions: the typed documents graphql-codegen generates from
-// examples/operations/*.graphql (`npm run codegen`), as query strings for graphql-sse, and the
-// shapes of their events under the names the dashboard uses.
-import { print } from "graphql";
+// examples/operations/*.graphql (`npm run codegen`), and the shapes of their events under the names
+// the dashboard uses.
 import {
   type DaskAutoscalerFieldsFragment,
   type DaskClusterFieldsFragment,
@@ -31,6 +30,4 @@ export type DaskEvent = DaskEventsSubscription["daskEvents"];
 /** The members every event union shares. */
 export type ControlEvent = Extract<PodEvent, { __typename: "InitialStateComplete" | "ResourceUnavailable" | "StreamError" }>;
 
-export const podEventsQuery = print(PodEventsDocument);
-export const ideEventsQuery = print(IdeEventsDocument);
-export const daskEventsQuery = print(DaskEventsDocument);
+export { DaskEventsDocument, IdeEventsDocument, PodEventsDocument };

@@ -1,20 +1,22 @@
 // What each of the page's three streams shows: its subscription, its tables and how every change
 // member of its union lands in them. InitialStateComplete, ResourceUnavailable and StreamError are
 // the same for all three and are handled by the stream panel in main.ts.
+import type { Client } from "graphql-sse";
+import { graphqlSseTransport, type Transport } from "../../client/resumable.ts";
 import { chip, dash, enumChip, podStatusTone, yesNo } from "./format.ts";
 import {
   type DaskAutoscaler,
   type DaskCluster,
   type DaskEvent,
+  DaskEventsDocument,
   type DaskJob,
   type DaskWorkerGroup,
-  daskEventsQuery,
   type IDE,
   type IDEEvent,
-  ideEventsQuery,
+  IdeEventsDocument,
   type Pod,
   type PodEvent,
-  podEventsQuery,
+  PodEventsDocument,
 } from "./operations.ts";
 import { TableView } from "./table-view.ts";
 
@@ -23,12 +25,17 @@ type ChangeOf<E> = Exclude<E, { __typename: "InitialStateComplete" | "ResourceUn
 /** The page's three streams; used in data-testid values (connection-pods, notices-dask...). */
 export type PanelId = "pods" | "ides" | "dask";
 
+/** What the page passes to every stream: the project, and the cursor to resume from. */
+export interface PanelVariables {
+  project: string;
+  after?: string | null;
+}
+
 export interface PanelDefinition<E extends { __typename: string }> {
   id: PanelId;
   title: string;
-  query: string;
-  /** The subscription's root field. */
-  field: string;
+  /** The subscription over graphql-sse, for a ResumableSubscription (examples/client/resumable.ts). */
+  transport: (client: Client) => Transport<Record<string, E>, PanelVariables>;
   tables: Pick<TableView<unknown>, "element" | "beginSnapshot" | "commitSnapshot">[];
   /**
    * Applies one change event to the tables. Returns the resource (as ResourceUnavailable names it)
@@ -66,8 +73,7 @@ export function podPanel(): PanelDefinition<PodEvent> {
   return {
     id: "pods",
     title: "Pods",
-    query: podEventsQuery,
-    field: "podEvents",
+    transport: (client) => graphqlSseTransport(client, PodEventsDocument),
     tables: [pods],
     apply(event) {
       switch (event.__typename) {
@@ -112,8 +118,7 @@ export function idePanel(): PanelDefinition<IDEEvent> {
   return {
     id: "ides",
     title: "IDE sessions",
-    query: ideEventsQuery,
-    field: "ideEvents",
+    transport: (client) => graphqlSseTransport(client, IdeEventsDocument),
     tables: [ides],
     apply(event) {
       switch (event.__typename) {
@@ -192,8 +197,7 @@ export function daskPanel(): PanelDefinition<DaskEvent> {
   return {
     id: "dask",
     title: "Dask",
-    query: daskEventsQuery,
-    field: "daskEvents",
+    transport: (client) => graphqlSseTransport(client, DaskEventsDocument),
     tables: [clusters, workerGroups, autoscalers, jobs],
     apply(event) {
       switch (event.__typename) {

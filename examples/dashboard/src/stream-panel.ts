@@ -1,7 +1,9 @@
 import type { Client } from "graphql-sse";
-import { type ConnectionState, LiveSubscription } from "./live-subscription.ts";
+import { type ResumableState, ResumableSubscription } from "../../client/resumable.ts";
 import type { ControlEvent } from "./operations.ts";
-import type { PanelDefinition } from "./panels.ts";
+import type { PanelDefinition, PanelVariables } from "./panels.ts";
+
+export type ConnectionState = ResumableState;
 
 export interface StreamPanelOptions<E extends { __typename: string }> {
   definition: PanelDefinition<E>;
@@ -13,18 +15,20 @@ export interface StreamPanelOptions<E extends { __typename: string }> {
 
 /**
  * One stream on the page: a heading with its connection badge, the notices of resources kubesub
- * cannot read yet, and the definition's tables, kept live by a LiveSubscription.
+ * cannot read yet, and the definition's tables, kept live by a ResumableSubscription
+ * (examples/client/resumable.ts), which subscribes again from the last cursor it received.
  *
- * Every (re)subscription stages a fresh initial state in the tables and clears the notices;
- * InitialStateComplete commits it. The badge carries data-state (connecting, live, reconnecting,
- * error) and data-resubscribes for tests.
+ * Every (re)subscription stages what arrives in the tables and clears the notices;
+ * InitialStateComplete commits it: a fresh snapshot, or (resumed: true) the changes missed. The
+ * badge carries data-state (connecting, live, reconnecting, error), data-resubscribes and, once
+ * live, data-resumed (whether the last subscription resumed without a snapshot) for tests.
  */
 export class StreamPanel<E extends { __typename: string }> {
   readonly element: HTMLElement;
   private readonly options: StreamPanelOptions<E>;
   private readonly badge: HTMLElement;
   private readonly notices: HTMLUListElement;
-  private readonly subscription: LiveSubscription<E>;
+  private readonly subscription: ResumableSubscription<Record<string, E>, PanelVariables>;
 
   constructor(options: StreamPanelOptions<E>) {
     this.options = options;
@@ -43,17 +47,15 @@ export class StreamPanel<E extends { __typename: string }> {
     this.notices.dataset.testid = `notices-${definition.id}`;
     this.element.append(heading, this.notices, ...definition.tables.map((table) => table.element));
 
-    this.subscription = new LiveSubscription<E>({
-      client: options.client,
-      query: definition.query,
+    this.subscription = new ResumableSubscription({
+      transport: definition.transport(options.client),
       variables: { project: options.project },
-      field: definition.field,
-      onRestart: () => {
+      onSubscribe: () => {
         for (const table of definition.tables) table.beginSnapshot();
         this.notices.replaceChildren();
       },
       onEvent: (event) => this.receive(event),
-      onState: (state, resubscribes) => this.show(state, resubscribes),
+      onState: (state) => this.show(state),
     });
   }
 
@@ -69,13 +71,13 @@ export class StreamPanel<E extends { __typename: string }> {
     const control = event as unknown as ControlEvent;
     switch (control.__typename) {
       case "InitialStateComplete":
-        for (const table of this.options.definition.tables) table.commitSnapshot();
+        for (const table of this.options.definition.tables) table.commitSnapshot(control.resumed);
         return;
       case "ResourceUnavailable":
         this.notice(control);
         return;
       case "StreamError":
-        return; // LiveSubscription handles it and never passes it on.
+        return; // ResumableSubscription handles it and never passes it on.
       default: {
         const readable = this.options.definition.apply(event as Parameters<PanelDefinition<E>["apply"]>[0]);
         if (readable) this.notices.querySelector(`[data-resource="${CSS.escape(readable)}"]`)?.remove();
@@ -92,9 +94,11 @@ export class StreamPanel<E extends { __typename: string }> {
     this.notices.append(item);
   }
 
-  private show(state: ConnectionState, resubscribes: number): void {
+  private show(state: ConnectionState): void {
+    const { resubscribes } = this.subscription;
     this.badge.dataset.state = state.phase;
     this.badge.dataset.resubscribes = String(resubscribes);
+    if (state.phase === "live") this.badge.dataset.resumed = String(state.resumed);
     this.badge.className = `badge state-${state.phase}`;
     this.badge.textContent = describeState(state);
     this.badge.title = resubscribes > 0 ? `subscribed again ${resubscribes} time(s)` : "";
@@ -107,7 +111,7 @@ export function describeState(state: ConnectionState): string {
     case "connecting":
       return "connecting…";
     case "live":
-      return "live";
+      return state.resumed ? "live (resumed)" : "live";
     case "reconnecting":
       return `reconnecting in ${(state.retryInMs / 1000).toFixed(1)} s (${state.reason})`;
     case "error":

@@ -20,6 +20,8 @@ export interface TableViewOptions<T> {
   empty: string;
 }
 
+type StagedChange<T> = { upsert: T; changedFields: string[] } | { remove: string };
+
 interface Row<T> {
   value: T;
   element: HTMLTableRowElement;
@@ -28,10 +30,12 @@ interface Row<T> {
 /**
  * A table of objects kept in step with a stream, one row per key, sorted by key.
  *
- * The initial state of each (re)subscription is staged between beginSnapshot() and
- * commitSnapshot(), so a resubscription replaces the rows in one step: rows whose object is gone
- * disappear, the others update in place, and nothing flickers while the snapshot arrives. Changes
- * between the two calls go to the staged snapshot.
+ * What each (re)subscription sends before InitialStateComplete is staged between beginSnapshot()
+ * and commitSnapshot(resumed), and shown in one step. It is either a fresh snapshot (resumed false:
+ * it replaces the rows; rows whose object is gone disappear, the others update in place) or, when
+ * the subscription resumed from its last cursor, the changes missed meanwhile (resumed true: they
+ * are applied to the rows as they are, and their cells flash). Which of the two is known only at
+ * InitialStateComplete, so the staged events are kept in order until then.
  */
 export class TableView<T> {
   readonly element: HTMLElement;
@@ -39,7 +43,7 @@ export class TableView<T> {
   private readonly body: HTMLTableSectionElement;
   private readonly emptyNote: HTMLElement;
   private readonly rows = new Map<string, Row<T>>();
-  private staged: Map<string, T> | undefined;
+  private staged: StagedChange<T>[] | undefined;
   /** Whether a snapshot has been committed: before that, "no rows" means "not known yet". */
   private loaded = false;
 
@@ -69,16 +73,29 @@ export class TableView<T> {
   }
 
   beginSnapshot(): void {
-    this.staged = new Map();
+    this.staged = [];
   }
 
-  commitSnapshot(): void {
+  /** Shows what was staged: a snapshot that replaces the rows, or (resumed) changes to them. */
+  commitSnapshot(resumed = false): void {
     const staged = this.staged;
     if (!staged) return;
     this.staged = undefined;
     this.loaded = true;
-    for (const key of [...this.rows.keys()]) if (!staged.has(key)) this.remove(key);
-    for (const value of staged.values()) this.upsert(value);
+    if (resumed) {
+      for (const change of staged) {
+        if ("remove" in change) this.remove(change.remove);
+        else this.upsert(change.upsert, change.changedFields);
+      }
+    } else {
+      const snapshot = new Map<string, T>();
+      for (const change of staged) {
+        if ("remove" in change) snapshot.delete(change.remove);
+        else snapshot.set(this.options.key(change.upsert), change.upsert);
+      }
+      for (const key of [...this.rows.keys()]) if (!snapshot.has(key)) this.remove(key);
+      for (const value of snapshot.values()) this.upsert(value);
+    }
     this.updateEmpty();
   }
 
@@ -86,7 +103,7 @@ export class TableView<T> {
   upsert(value: T, changedFields: string[] = []): void {
     const key = this.options.key(value);
     if (this.staged) {
-      this.staged.set(key, value);
+      this.staged.push({ upsert: value, changedFields });
       return;
     }
     const existing = this.rows.get(key);
@@ -108,7 +125,7 @@ export class TableView<T> {
 
   remove(key: string): void {
     if (this.staged) {
-      this.staged.delete(key);
+      this.staged.push({ remove: key });
       return;
     }
     this.rows.get(key)?.element.remove();
