@@ -26,7 +26,12 @@ const settings = {
   "queue-size": {
     env: "KUBESUB_QUEUE_SIZE",
     default: String(defaultSettings.queueSize),
-    help: "Live events buffered per subscriber before its stream ends with OVERFLOW",
+    help: "Live events kept in order for a subscriber that reads slowly; past this many its waiting changes are coalesced, one event per object",
+  },
+  "max-buffered-bytes": {
+    env: "KUBESUB_MAX_BUFFERED_BYTES",
+    default: String(defaultSettings.maxBufferedBytes),
+    help: "Bytes of events a stream's connection may hold that its client has not read; past this the stream ends with OVERFLOW (resume with the last cursor to lose nothing)",
   },
   "history-size": {
     env: "KUBESUB_HISTORY_SIZE",
@@ -251,6 +256,7 @@ const schema = z.object({
     .transform((v) => v.split(",").map((c) => c.trim().toUpperCase().replaceAll("-", "_")))
     .pipe(z.array(z.enum(["KUBESUB_LABELS", "KUBEFLOW_NOTEBOOK", "JUPYTERHUB"])).min(1, "name at least one convention")),
   "queue-size": z.coerce.number().int().min(1),
+  "max-buffered-bytes": z.coerce.number().int().min(1),
   "history-size": z.coerce.number().int().min(0),
   "history-age": milliseconds,
   "history-linger": z.coerce.number().int().min(0),
@@ -392,6 +398,7 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     userLabel: v["user-label"],
     ideConventions: v["ide-conventions"],
     queueSize: v["queue-size"],
+    maxBufferedBytes: v["max-buffered-bytes"],
     historySize: v["history-size"],
     historyAgeMs: v["history-age"],
     historyLingerMs: v["history-linger"],

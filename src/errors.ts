@@ -34,7 +34,11 @@ export const errorCatalogue = {
   },
   TOO_MANY_SUBSCRIPTIONS: { retryable: true, meaning: "over a subscription limit; extensions.limit gives it" },
   SOURCE_UNAVAILABLE: { retryable: true, meaning: "a query needs a resource kubesub cannot read now" },
-  OVERFLOW: { retryable: true, endsStream: true, meaning: "the client read too slowly; reconnect for a fresh initial state" },
+  OVERFLOW: {
+    retryable: true,
+    endsStream: true,
+    meaning: "the client left more than --max-buffered-bytes unread on its connection; reconnect with the last cursor to resume",
+  },
   SHUTTING_DOWN: { retryable: true, endsStream: true, meaning: "this kubesub is stopping; reconnect" },
   BAD_REQUEST: { status: 400, retryable: false, meaning: "the request itself is malformed" },
   NOT_FOUND: { status: 404, retryable: false, meaning: "nothing is served at this path" },

@@ -25,7 +25,10 @@ export interface KubesubSettings {
   userLabel: string;
   /** Which IDE conventions are recognised. */
   ideConventions: readonly IDEConvention[];
+  /** Live events a slow subscriber's queue keeps in order; past this many they are coalesced, one per object (--queue-size). */
   queueSize: number;
+  /** Bytes a stream's connection may hold that its client has not read before the stream ends with OVERFLOW (--max-buffered-bytes). */
+  maxBufferedBytes: number;
   /** Recent changes each view keeps, at most, for streams that resume after a cursor (--history-size). 0: none. */
   historySize: number;
   /** The oldest change a view keeps for them, in ms (--history-age). */
@@ -70,6 +73,7 @@ export const defaultSettings: Readonly<KubesubSettings> = {
   userLabel: "kubesub.io/user",
   ideConventions: ["KUBESUB_LABELS", "KUBEFLOW_NOTEBOOK", "JUPYTERHUB"],
   queueSize: 1_000,
+  maxBufferedBytes: 1_048_576,
   historySize: 1_000,
   historyAgeMs: 300_000,
   historyLingerMs: 30_000,

@@ -85,7 +85,7 @@ export type PodPhase =
 export type StreamErrorCode =
   /** Your access to what this stream reads was revoked. Reconnecting will not help until it is granted again. */
   | 'FORBIDDEN'
-  /** This client read too slowly and fell too far behind. Reconnect for a fresh initial state. */
+  /** This client left more bytes unread on its connection than kubesub holds for it (--max-buffered-bytes); a slow reader's changes are coalesced first. Reconnect with the last cursor received (after, or Last-Event-ID) to resume without losing anything. */
   | 'OVERFLOW'
   /** kubesub is shutting down. Reconnect; another replica or the restarted one will answer. */
   | 'SHUTTING_DOWN'

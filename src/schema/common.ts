@@ -32,7 +32,10 @@ export const EventCauseEnum = builder.enumType("EventCause", {
 
 export const StreamErrorCodeEnum = builder.enumType("StreamErrorCode", {
   values: {
-    OVERFLOW: { description: "This client read too slowly and fell too far behind. Reconnect for a fresh initial state." },
+    OVERFLOW: {
+      description:
+        "This client left more bytes unread on its connection than kubesub holds for it (--max-buffered-bytes); a slow reader's changes are coalesced first. Reconnect with the last cursor received (after, or Last-Event-ID) to resume without losing anything.",
+    },
     SHUTTING_DOWN: { description: "kubesub is shutting down. Reconnect; another replica or the restarted one will answer." },
     FORBIDDEN: { description: "Your access to what this stream reads was revoked. Reconnecting will not help until it is granted again." },
     UNAUTHENTICATED: { description: "Your token is no longer valid. Get a new one before reconnecting." },

@@ -3,6 +3,9 @@ import type { StreamEvent } from "../streams/subscribers/stream-event.ts";
 import { builder } from "./builder.ts";
 import { cursorDescription, DateTime, EventCauseEnum, InitialStateComplete, ResourceUnavailable, StreamError } from "./common.ts";
 
+const coalescedDescription =
+  "How many changes to this object this event stands for: 1, or more when this client read too slowly and kubesub merged the changes it had not sent it yet into one (previous is then what it last sent, changedFields every field they changed, cursor the last one's).";
+
 type Of<M, K extends StreamEvent<M>["type"]> = Extract<StreamEvent<M>, { type: K }>;
 // biome-ignore lint/suspicious/noExplicitAny: Pothos refs of any builder type
 type AnyRef = ObjectRef<any, any>;
@@ -27,6 +30,7 @@ export function changeMembers<M>(name: string, field: string, model: ObjectRef<n
       resourceVersion: t.exposeString("resourceVersion"),
       observedAt: t.expose("observedAt", { type: DateTime }),
       cursor: t.exposeString("cursor", { description: cursorDescription }),
+      coalesced: t.int({ description: coalescedDescription, resolve: (event) => event.coalesced ?? 1 }),
     }),
   });
   const updated = builder.objectRef<Of<M, "updated">>(`${name}Updated`).implement({
@@ -42,6 +46,7 @@ export function changeMembers<M>(name: string, field: string, model: ObjectRef<n
       resourceVersion: t.exposeString("resourceVersion"),
       observedAt: t.expose("observedAt", { type: DateTime }),
       cursor: t.exposeString("cursor", { description: cursorDescription }),
+      coalesced: t.int({ description: coalescedDescription, resolve: (event) => event.coalesced ?? 1 }),
     }),
   });
   const deleted = builder.objectRef<Of<M, "deleted">>(`${name}Deleted`).implement({
@@ -52,6 +57,7 @@ export function changeMembers<M>(name: string, field: string, model: ObjectRef<n
       resourceVersion: t.exposeString("resourceVersion"),
       observedAt: t.expose("observedAt", { type: DateTime }),
       cursor: t.exposeString("cursor", { description: cursorDescription }),
+      coalesced: t.int({ description: coalescedDescription, resolve: (event) => event.coalesced ?? 1 }),
     }),
   });
   return { added, updated, deleted };

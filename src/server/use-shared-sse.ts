@@ -24,7 +24,27 @@ export interface SharedSseOptions {
   maskError: (error: unknown) => GraphQLError;
   /** Runs the ping timer. Default systemClock. */
   clock?: Clock;
+  /**
+   * Bytes a direct-path stream's response may hold that its client has not read (its
+   * writableLength) before the stream ends with OVERFLOW. Default 1 MiB.
+   */
+  maxBufferedBytes?: number;
 }
+
+/** The OVERFLOW message of a stream whose connection holds more than maxBufferedBytes unread. */
+export function overflowMessage(maxBufferedBytes: number): string {
+  return `this client left more than ${maxBufferedBytes} bytes unread on its connection; reconnect with the last cursor received to resume without losing anything`;
+}
+
+/**
+ * The subscriber's stream a request (one operation) opened, for useSingleConnectionSse, which
+ * holds it back while its connection waits for the client and ends it with OVERFLOW.
+ */
+export function directSourceOf(request: Request): DirectSource<unknown> | undefined {
+  return sourcesOfRequests.get(request);
+}
+
+const sourcesOfRequests = new WeakMap<Request, DirectSource<unknown>>();
 
 /**
  * The context that events of a subscription are executed with. Their results are shared by every
@@ -54,8 +74,10 @@ export const sharedEventContext: object = new Proxy(Object.freeze({}), {
  *    Once the stream is set up, the HTTP edge hands it the Node response (http-edge.ts,
  *    DirectSse.writeTo) and lets yoga's Request and Response go: frames are written to the
  *    response itself, and one timer pings every open stream. A client that reads too slowly stops
- *    the flow (backpressure: write()'s answer, then 'drain') until its stream overflows and ends
- *    with OVERFLOW; a client that disconnects ends the subscription.
+ *    the flow (backpressure: write()'s answer, then 'drain'): its changes wait in its queue, which
+ *    coalesces them past --queue-size; its stream ends with OVERFLOW only when its response holds
+ *    more than maxBufferedBytes unread (a frame larger than the socket's buffers). A client that
+ *    disconnects ends the subscription.
  * Anything else (graphql-sse's single connection mode, a single result) is left to yoga's own
  * processing, with the same shared execution.
  *
@@ -64,6 +86,7 @@ export const sharedEventContext: object = new Proxy(Object.freeze({}), {
  */
 export function useSharedSse(options: SharedSseOptions): Plugin {
   const pingIntervalMs = options.pingIntervalMs ?? 12_000;
+  const overflow = { maxBytes: options.maxBufferedBytes ?? 1_048_576, message: overflowMessage(options.maxBufferedBytes ?? 1_048_576) };
   const clock = options.clock ?? systemClock;
   const execution = sharedExecution();
   const pings = new Pings(clock, pingIntervalMs);
@@ -90,7 +113,10 @@ export function useSharedSse(options: SharedSseOptions): Plugin {
         if (!(Symbol.asyncIterator in source)) return source;
         if (request) endWithRequest(source, request.signal);
         const execute = execution.executor(validated, subscribeArgs);
-        if (request && isDirectSource(source)) directStreams.set(request, { source, execute });
+        if (request && isDirectSource(source)) {
+          directStreams.set(request, { source, execute });
+          sourcesOfRequests.set(request, source);
+        }
         return mapSourceToResponseEvent(validated, source, (perEvent) => execute(perEvent.rootValue));
       });
     },
@@ -102,7 +128,7 @@ export function useSharedSse(options: SharedSseOptions): Plugin {
       if (!direct) return;
       // yoga's iterator over the same stream is never read, nor kept: ending the stream ends it.
       setResultProcessor((_result, fetchAPI) => {
-        const stream = new DirectSse(direct.source, direct.execute, masked, pings);
+        const stream = new DirectSse(direct.source, direct.execute, masked, pings, overflow);
         const response = new fetchAPI.Response(stream.readable() as unknown as BodyInit, { status: 200, headers: sseHeaders });
         directResponses.set(response, stream);
         return response;
@@ -277,17 +303,21 @@ export class DirectSse implements QueueSink<unknown> {
   private readonly execute: (event: unknown) => Result;
   private readonly masked: (result: ExecutionResult) => ExecutionResult;
   private readonly pings: Pings;
+  /** Past maxBytes unread in the response (or the body), the stream ends with OVERFLOW. */
+  private readonly overflow: { maxBytes: number; message: string };
 
   constructor(
     source: DirectSource<unknown>,
     execute: (event: unknown) => Result,
     masked: (result: ExecutionResult) => ExecutionResult,
     pings: Pings,
+    overflow: { maxBytes: number; message: string },
   ) {
     this.source = source;
     this.execute = execute;
     this.masked = masked;
     this.pings = pings;
+    this.overflow = overflow;
   }
 
   /** Whether the stream is being written already. */
@@ -336,7 +366,7 @@ export class DirectSse implements QueueSink<unknown> {
   deliver(event: unknown): boolean {
     if (!this.open) return false;
     const result = this.execute(event);
-    if (!(result instanceof Promise)) return this.write(frameOf(this.masked(result), event));
+    if (!(result instanceof Promise)) return this.written(this.write(frameOf(this.masked(result), event)));
     // Resolvers are synchronous today; an asynchronous one keeps the order by pausing.
     result.then(
       (settled) => {
@@ -360,6 +390,17 @@ export class DirectSse implements QueueSink<unknown> {
       this.body.push(complete);
       this.body.push(null);
     }
+  }
+
+  /**
+   * After a frame that the reader is to be waited for: past the bound of unread bytes, the stream
+   * ends with OVERFLOW, after what is written (once the queue has taken this frame's answer).
+   */
+  private written(writable: boolean): boolean {
+    if (writable || !this.open) return writable;
+    const unread = this.response?.writableLength ?? this.body?.readableLength ?? 0;
+    if (unread > this.overflow.maxBytes) queueMicrotask(() => this.source.overflow(this.overflow.message));
+    return false;
   }
 
   /** Writes a frame now; false when the reader is to be waited for (or the stream is over). */

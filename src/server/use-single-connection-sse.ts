@@ -1,9 +1,12 @@
+import { once } from "node:events";
+import type { ServerResponse } from "node:http";
 import { type DocumentNode, type ExecutionResult, type GraphQLError, getOperationAST } from "graphql";
 import { createHandler } from "graphql-sse/lib/use/fetch";
 import type { Plugin } from "graphql-yoga";
 import { type Clock, systemClock, type Timer } from "../clock.ts";
 import { codedErrors, errorBody, errorContentType, errorResponse } from "./http-errors.ts";
 import { withCode } from "./mask-error.ts";
+import { directSourceOf, overflowMessage } from "./use-shared-sse.ts";
 
 export interface SingleConnectionOptions {
   /** Where graphql-sse clients connect. */
@@ -18,6 +21,11 @@ export interface SingleConnectionOptions {
   reservationTimeoutMs?: number;
   /** Default systemClock. */
   clock?: Clock;
+  /**
+   * Bytes an event stream's connection may hold that its client has not read before the
+   * operation whose event finds it so ends with OVERFLOW. Default 1 MiB.
+   */
+  maxBufferedBytes?: number;
 }
 
 const tokenHeader = "x-graphql-event-stream-token";
@@ -32,12 +40,20 @@ const tokenHeader = "x-graphql-event-stream-token";
  *   which graphql-sse's client takes for a network error and retries forever;
  * - nothing escapes as a stack trace: an unexpected failure is masked and logged once;
  * - graphql-sse's own refusals ("Stream not found"…) carry a code;
- * - operations of a reservation whose stream never connects are ended (reservationTimeoutMs).
+ * - operations of a reservation whose stream never connects are ended (reservationTimeoutMs);
+ * - an operation's events are taken from its stream only while the event stream's connection
+ *   can take more (graphql-sse would otherwise take them all at once and hold them, printed,
+ *   for as long as the client does not read): a slow client's changes wait in its queue, which
+ *   coalesces them, and an operation that finds more than maxBufferedBytes unread ends with
+ *   OVERFLOW.
  */
 export function useSingleConnectionSse(options: SingleConnectionOptions): Plugin {
   const { maskError } = options;
   const contexts = new WeakMap<Request, Record<string, unknown>>();
   const reservations = new PendingReservations(options.clock ?? systemClock, options.reservationTimeoutMs ?? 30_000);
+  const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576;
+  /** The Node response of each reservation's event stream, once it has connected. */
+  const connections = new Map<string, ServerResponse>();
   let handler: (request: Request) => Promise<Response>;
 
   // yoga's `http` extension is for yoga's own transports.
@@ -76,7 +92,10 @@ export function useSingleConnectionSse(options: SingleConnectionOptions): Plugin
               if (Symbol.asyncIterator in result) {
                 const token = tokenOf(request);
                 if (token !== undefined) reservations.operation(token, result);
-                return result;
+                // Distinct connections mode on this endpoint: the operation's own response is its stream.
+                const connection = () =>
+                  token !== undefined ? connections.get(token) : (contexts.get(request)?.res as ServerResponse | undefined);
+                return heldBack(result, connection, directSourceOf(request), maxBufferedBytes);
               }
               // graphql-sse tells a result from a set of arguments by its `data` key.
               return { data: null, ...result };
@@ -93,7 +112,16 @@ export function useSingleConnectionSse(options: SingleConnectionOptions): Plugin
       if (url.pathname !== options.endpoint) return;
       contexts.set(request, serverContext as Record<string, unknown>);
       const token = tokenOf(request);
-      if (token !== undefined && request.headers.get("accept") === "text/event-stream") reservations.connected(token, request.signal);
+      if (token !== undefined && request.headers.get("accept") === "text/event-stream") {
+        reservations.connected(token, request.signal);
+        const res = (serverContext as { res?: ServerResponse }).res;
+        if (res) {
+          connections.set(token, res);
+          res.once("close", () => {
+            if (connections.get(token) === res) connections.delete(token);
+          });
+        }
+      }
       return handler(request).then(
         async (response) => endResponse(await withCodedBody(response, fetchAPI)),
         (error: unknown) => {
@@ -103,6 +131,40 @@ export function useSingleConnectionSse(options: SingleConnectionOptions): Plugin
       );
     },
   };
+}
+
+/**
+ * An operation's results, each taken from its stream only once the connection it is written to
+ * can take more; past maxBytes unread, the stream is told to end with OVERFLOW (its last event,
+ * read next).
+ */
+function heldBack<T>(
+  results: AsyncIterableIterator<T>,
+  connection: () => ServerResponse | undefined,
+  source: { overflow(message: string): void } | undefined,
+  maxBytes: number,
+): AsyncIterableIterator<T> {
+  const message = overflowMessage(maxBytes);
+  const wrapped: AsyncIterableIterator<T> = {
+    async next() {
+      const res = connection();
+      if (res && !res.destroyed && res.writableNeedDrain) {
+        if (res.writableLength > maxBytes) source?.overflow(message);
+        else {
+          const done = new AbortController();
+          await Promise.race([once(res, "drain", { signal: done.signal }), once(res, "close", { signal: done.signal })]).catch(() => {});
+          done.abort();
+        }
+      }
+      return results.next();
+    },
+    return: (value?: unknown) => results.return?.(value as never) ?? Promise.resolve({ done: true, value: undefined as never }),
+    throw: (error?: unknown) => results.throw?.(error) ?? Promise.reject(error),
+    [Symbol.asyncIterator]() {
+      return wrapped;
+    },
+  };
+  return wrapped;
 }
 
 function tokenOf(request: Request): string | undefined {

@@ -29,6 +29,8 @@ export interface YogaOptions {
   limits: QueryLimits;
   /** See useSingleConnectionSse. */
   reservationTimeoutMs?: number;
+  /** Bytes a stream's connection may hold unread before the stream ends with OVERFLOW (both SSE modes). */
+  maxBufferedBytes: number;
   /** Runs the transports' timers (pings, reservations). Default systemClock. */
   clock?: Clock;
 }
@@ -63,9 +65,10 @@ export function createKubesubYoga(options: YogaOptions): KubesubYoga {
       endpoint: "/graphql/stream",
       maskError,
       reservationTimeoutMs: options.reservationTimeoutMs,
+      maxBufferedBytes: options.maxBufferedBytes,
       clock: options.clock,
     }),
-    useSharedSse({ maskError, clock: options.clock }),
+    useSharedSse({ maskError, clock: options.clock, maxBufferedBytes: options.maxBufferedBytes }),
     useErrorResponses(),
     useNoBuffering(),
     ...useQueryLimits(options.limits),

@@ -1,7 +1,7 @@
 // The direct path over real HTTP: once a subscription's stream is set up, kubesub writes its frames
 // to the Node response itself (server/http-edge.ts, server/use-shared-sse.ts). What a client sees
 // of it: the headers yoga's plugins decided, heartbeats, every event, backpressure ending a stalled
-// client's stream with OVERFLOW, and a slot released as soon as the client leaves.
+// client's stream with OVERFLOW past --max-buffered-bytes, and a slot released as soon as the client leaves.
 import { type IncomingMessage, request } from "node:http";
 import { connect } from "node:net";
 import { afterEach, expect, it } from "vitest";
@@ -155,8 +155,9 @@ it("a client that leaves releases its slot and its view lease; the others go on"
   expect(kubesub.app.views.snapshot()).toEqual([]);
 });
 
-it("a client that stops reading is held back by the socket, then ends with OVERFLOW, which it reads when it reads again", async () => {
-  const kubesub = await start({ queueSize: 10 });
+it("a client that stops reading is held back by the socket, then, past --max-buffered-bytes unread, ends with OVERFLOW, which it reads when it reads again", async () => {
+  // A bound of one byte: the first frame that waits for the socket passes it.
+  const kubesub = await start({ queueSize: 10, maxBufferedBytes: 1 });
   const labels = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`label-${i}`, "v".repeat(60)]));
   kubesub.cluster.create(podResource, podFixture("team-a", "big", { user: "alice", labels }));
   const { port } = new URL(kubesub.origin);

@@ -11,15 +11,20 @@ export interface QueueSink<E> {
 
 /**
  * A subscriber's stream that can be read either as an async iterator (next/return) or through an
- * attached sink. Backpressure: events wait in the stream (bounded by its capacity; a stream that
- * overflows ends with OVERFLOW) while the sink is paused. return() ends the stream and releases
- * everything it holds, however it was read.
+ * attached sink. Backpressure: events wait in the stream (past its capacity, coalesced per object)
+ * while the sink is paused. return() ends the stream and releases everything it holds, however it
+ * was read.
  */
 export interface DirectSource<E> extends AsyncIterableIterator<E> {
   attach(sink: QueueSink<E>): void;
   /** The sink can take events again. */
   resume(): void;
   return(): Promise<IteratorResult<E>>;
+  /**
+   * The transport holds more bytes for this stream's socket than it allows: the stream ends with
+   * OVERFLOW (message says why), after what was handed over already.
+   */
+  overflow(message: string): void;
 }
 
 export function isDirectSource(value: unknown): value is DirectSource<unknown> {

@@ -36,6 +36,14 @@ interface Own {
   own?: true;
 }
 
+/**
+ * How many changes to its object the event stands for: absent (one) for an ordinary event; more
+ * for one a slow subscriber's queue merged from several it had not been sent yet (coalesce.ts).
+ */
+interface Coalesced {
+  coalesced?: number;
+}
+
 /** Which model an event is about, for streams that carry several (Dask clusters and jobs...). */
 interface Kinded {
   kind: string;
@@ -47,9 +55,19 @@ interface Kinded {
  * changes. An "error" is always the last event of a stream.
  */
 export type StreamEvent<M> =
-  | ({ type: "added"; object: M; cause: EventCause } & Stamped & Kinded & Positioned & Own)
-  | ({ type: "updated"; object: M; previous: M; changedFields: string[] } & Stamped & Kinded & Positioned & Own)
-  | ({ type: "deleted"; object: M; cause: EventCause } & Stamped & Kinded & Positioned & Own)
+  | ({ type: "added"; object: M; cause: EventCause } & Stamped & Kinded & Positioned & Own & Coalesced)
+  | ({ type: "updated"; object: M; previous: M; changedFields: string[] } & Stamped & Kinded & Positioned & Own & Coalesced)
+  | ({
+      type: "deleted";
+      object: M;
+      cause: EventCause;
+      /** Of a deletion merged with changes before it that the subscriber was not sent: the state it was last sent. */
+      lastSent?: M;
+    } & Stamped &
+      Kinded &
+      Positioned &
+      Own &
+      Coalesced)
   /** resumed: the stream resumed after a cursor (the changes since came before it), rather than sending a snapshot. */
   | ({ type: "initial-state-complete"; count: number; resumed: boolean } & Stamped & Positioned)
   | ({

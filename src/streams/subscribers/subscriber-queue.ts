@@ -1,12 +1,33 @@
 import type { DirectSource, QueueSink } from "./direct-source.ts";
 
 export interface SubscriberQueueOptions<E> {
-  /** Live events that may wait for a slow reader before the queue overflows. */
+  /**
+   * Live events that may wait for a slow reader, in order, before the queue coalesces them (with
+   * a coalescer) or refuses more (without one).
+   */
   capacity: number;
-  /** Runs exactly once, when the queue ends for any reason: reader's return(), end() or overflow. */
+  /**
+   * Merges a slow reader's waiting events per object once more than capacity wait: the backlog is
+   * then bounded by the number of objects, not by the rate of change.
+   */
+  coalescer?: Coalescer<E>;
+  /** Runs exactly once, when the queue ends for any reason: reader's return(), end() or fail(). */
   onClose?: () => void;
   /** Runs, synchronously, for each event as it is handed to the reader. */
   onDeliver?: (event: E) => void;
+  /** What overflow() does: a transport found more bytes waiting for its socket than it allows. */
+  onOverflow?: (message: string) => void;
+}
+
+/** How a slow reader's waiting events are merged (see coalesce.ts for kubesub's). */
+export interface Coalescer<E> {
+  /** The object an event is about; undefined for an event that is never merged (kept in its place). */
+  keyOf(event: E): string | undefined;
+  /**
+   * One event standing for both, neither of them sent yet (waiting came first), placed where next
+   * is; undefined when they cancel out (nothing is sent).
+   */
+  merge(waiting: E, next: E): E | undefined;
 }
 
 /**
@@ -50,8 +71,10 @@ class Fifo<E> {
 /**
  * One subscriber's event buffer, read as an async iterator or through an attached sink (DirectSource).
  *
- * - Writers never block: push() returns false when the live buffer is full, and the caller ends the
- *   stream with a terminal event (see fail()); a slow reader never holds up the informer.
+ * - Writers never block; a slow reader never holds up the informer. Past capacity live events,
+ *   with a coalescer, the waiting live events become one per object (Coalescer.merge), each in the
+ *   place of its object's last change, until the reader has taken them all; without one, push()
+ *   returns false and the caller ends the stream with a terminal event (see fail()).
  * - The initial state goes through pushInitial(), which is not bounded: it is what the subscriber
  *   asked for, and its size is known.
  * - return() ends the stream at once, even while a next() is pending (an async generator would
@@ -59,6 +82,13 @@ class Fifo<E> {
  */
 export class SubscriberQueue<E> implements DirectSource<E> {
   private readonly buffer = new Fifo<E>();
+  /**
+   * While coalescing: the live events after the buffer (which then holds initial state only), one
+   * per object, in the order of each one's last change (a merged event is moved to the end).
+   */
+  private coalescing: Map<string | symbol, E> | undefined;
+  private readonly coalescer: Coalescer<E> | undefined;
+  private readonly onOverflow: ((message: string) => void) | undefined;
   /** How many of the buffered events, at the head, are initial state (not bounded). */
   private initialBuffered = 0;
   private readonly capacity: number;
@@ -72,6 +102,8 @@ export class SubscriberQueue<E> implements DirectSource<E> {
 
   constructor(options: SubscriberQueueOptions<E>) {
     this.capacity = options.capacity;
+    this.coalescer = options.coalescer;
+    this.onOverflow = options.onOverflow;
     this.onClose = options.onClose;
     this.onDeliver = options.onDeliver;
   }
@@ -82,7 +114,12 @@ export class SubscriberQueue<E> implements DirectSource<E> {
 
   /** Events waiting to be read. */
   get depth(): number {
-    return this.buffer.length;
+    return this.buffer.length + (this.coalescing?.size ?? 0);
+  }
+
+  /** Whether waiting events are being merged per object (from passing capacity until the reader has taken them all). */
+  get isCoalescing(): boolean {
+    return this.coalescing !== undefined;
   }
 
   pushInitial(events: Iterable<E>): void {
@@ -91,12 +128,27 @@ export class SubscriberQueue<E> implements DirectSource<E> {
     }
   }
 
-  /** Queues a live event. Returns false when the queue is full (or already ending). */
+  /** Queues a live event. Returns false when the queue is full (without a coalescer) or already ending. */
   push(event: E): boolean {
     if (this.isClosed) return false;
-    if (this.buffer.length - this.initialBuffered >= this.capacity) return false;
+    const { coalescer } = this;
+    if (this.coalescing && coalescer) {
+      this.coalesce(this.coalescing, coalescer, event);
+      if (this.coalescing.size === 0) this.coalescing = undefined;
+      return true;
+    }
+    if (this.buffer.length - this.initialBuffered >= this.capacity) {
+      if (!coalescer) return false;
+      this.startCoalescing(coalescer, event);
+      return true;
+    }
     this.enqueue(event);
     return true;
+  }
+
+  /** A transport's bound on bytes waiting for its socket is passed: see SubscriberQueueOptions.onOverflow. */
+  overflow(message: string): void {
+    if (!this.isClosed) this.onOverflow?.(message);
   }
 
   /** Ends the stream after the buffered events, optionally with one last event. */
@@ -111,6 +163,7 @@ export class SubscriberQueue<E> implements DirectSource<E> {
   fail(last: E): void {
     if (this.isClosed) return;
     this.buffer.clear();
+    this.coalescing = undefined;
     this.initialBuffered = 0;
     this.sinkPaused = false; // the last event goes out even to a reader that asked to wait
     this.end(last);
@@ -131,9 +184,8 @@ export class SubscriberQueue<E> implements DirectSource<E> {
     this.sinkPaused = false;
     const sink = this.sink;
     if (!sink) return;
-    while (!this.sinkPaused && this.buffer.length > 0) {
-      const event = this.buffer.take() as E;
-      if (this.initialBuffered > 0) this.initialBuffered -= 1;
+    while (!this.sinkPaused && this.depth > 0) {
+      const event = this.take() as E;
       this.onDeliver?.(event);
       if (!sink.deliver(event)) this.sinkPaused = true;
     }
@@ -141,9 +193,8 @@ export class SubscriberQueue<E> implements DirectSource<E> {
   }
 
   next(): Promise<IteratorResult<E>> {
-    const event = this.buffer.take();
+    const event = this.take();
     if (event !== undefined) {
-      if (this.initialBuffered > 0) this.initialBuffered -= 1;
       this.onDeliver?.(event);
       this.drainIfDone();
       return Promise.resolve({ value: event, done: false });
@@ -159,12 +210,14 @@ export class SubscriberQueue<E> implements DirectSource<E> {
 
   return(): Promise<IteratorResult<E>> {
     this.buffer.clear();
+    this.coalescing = undefined;
     this.close();
     return Promise.resolve({ value: undefined, done: true });
   }
 
   throw(error?: unknown): Promise<IteratorResult<E>> {
     this.buffer.clear();
+    this.coalescing = undefined;
     this.close();
     return Promise.reject(error);
   }
@@ -173,9 +226,54 @@ export class SubscriberQueue<E> implements DirectSource<E> {
     return this;
   }
 
+  /** The next event to hand over: the buffer's, then the coalesced ones'. */
+  private take(): E | undefined {
+    if (this.buffer.length > 0) {
+      if (this.initialBuffered > 0) this.initialBuffered -= 1;
+      return this.buffer.take();
+    }
+    const coalescing = this.coalescing;
+    if (!coalescing) return undefined;
+    const first = coalescing.entries().next().value as [string | symbol, E];
+    coalescing.delete(first[0]);
+    if (coalescing.size === 0) this.coalescing = undefined;
+    return first[1];
+  }
+
+  /** The live events buffered, and this one, merged per object from now on. */
+  private startCoalescing(coalescer: Coalescer<E>, event: E): void {
+    const initial: E[] = [];
+    for (let i = 0; i < this.initialBuffered; i += 1) initial.push(this.buffer.take() as E);
+    const live: E[] = [];
+    while (this.buffer.length > 0) live.push(this.buffer.take() as E);
+    this.buffer.clear();
+    for (const e of initial) this.buffer.push(e);
+    const coalescing = new Map<string | symbol, E>();
+    for (const e of live) this.coalesce(coalescing, coalescer, e);
+    this.coalesce(coalescing, coalescer, event);
+    this.coalescing = coalescing.size > 0 ? coalescing : undefined;
+  }
+
+  private coalesce(coalescing: Map<string | symbol, E>, coalescer: Coalescer<E>, event: E): void {
+    const key = coalescer.keyOf(event) ?? Symbol();
+    const waiting = coalescing.get(key);
+    if (waiting === undefined) {
+      coalescing.set(key, event);
+      return;
+    }
+    coalescing.delete(key);
+    const merged = coalescer.merge(waiting, event);
+    if (merged !== undefined) coalescing.set(key, merged);
+  }
+
   /** Hands the event to a waiting reader, or buffers it; returns true when buffered. */
   private enqueue(event: E): boolean {
     if (this.isClosed) return false;
+    if (this.coalescing) {
+      // After the events being coalesced (the stream's last event): never merged.
+      this.coalescing.set(Symbol(), event);
+      return false;
+    }
     if (this.sink && !this.sinkPaused && this.buffer.length === 0) {
       this.onDeliver?.(event);
       if (!this.sink.deliver(event)) this.sinkPaused = true;
@@ -193,7 +291,7 @@ export class SubscriberQueue<E> implements DirectSource<E> {
   }
 
   private drainIfDone(): void {
-    if (this.ending && this.buffer.length === 0 && !this.closed) {
+    if (this.ending && this.depth === 0 && !this.closed) {
       this.close();
       this.sink?.end();
     }

@@ -6,6 +6,7 @@ import type { HistoryEntry } from "../views/history.ts";
 import type { View } from "../views/view.ts";
 import type { ViewLease } from "../views/view-registry.ts";
 import type { Denial } from "./access.ts";
+import { coalesceChanges } from "./coalesce.ts";
 import type { Selection } from "./selection.ts";
 import { type FeedRegistry, toEvent } from "./shared-feed.ts";
 import type { StreamErrorCode, StreamEvent } from "./stream-event.ts";
@@ -19,7 +20,10 @@ export interface SelectedView<M> {
 }
 
 export interface SubscriberStreamOptions {
-  /** Live events buffered for a slow subscriber before its stream ends with OVERFLOW. */
+  /**
+   * Live events buffered, in order, for a slow subscriber; past this many its waiting changes are
+   * coalesced, one per object (coalesce.ts).
+   */
   queueCapacity: number;
   /** How long to wait for the sources to sync before starting with what is available. */
   syncTimeoutMs: number;
@@ -58,8 +62,12 @@ export interface SubscriberStreamOptions {
  * Resuming: with options.after, when every view's history still holds every delta after it
  * (View.since), the stream sends those deltas instead of the matching models, filtered as live
  * ones are, then "initial-state-complete" with resumed true; otherwise it starts as above, with
- * resumed false. Either way in the same synchronous turn as joining the feeds. The stream releases its view leases when it ends,
- * whichever way it ends: the reader's return(), overflow or shutdown.
+ * resumed false. Either way in the same synchronous turn as joining the feeds.
+ *
+ * A subscriber that reads slowly gets its waiting changes coalesced (one event per object, see
+ * coalesce.ts) once more than queueCapacity wait; its stream ends with OVERFLOW only when its
+ * transport calls overflow() (too many bytes waiting for its socket). The stream releases its
+ * view leases when it ends, whichever way it ends: the reader's return(), overflow or shutdown.
  */
 export function subscriberStream(
   selected: SelectedView<unknown>[],
@@ -80,6 +88,12 @@ export function subscriberStream(
 
   const queue = new SubscriberQueue<StreamEvent<unknown>>({
     capacity: queueCapacity,
+    coalescer: coalesceChanges,
+    onOverflow: (message) => {
+      log()?.warn({ depth: queue.depth, field }, "subscriber's connection overflowed; ending its stream");
+      observer.overflowed(field);
+      queue.fail(errorEvent(clock, "OVERFLOW", message, position.delivered));
+    },
     onClose: () => {
       stop?.abort();
       guardTimer?.cancel();
@@ -133,17 +147,8 @@ export function subscriberStream(
     // A stream's own event (an unavailable source) takes the position of the change before it.
     if (event.cursor === "") event.cursor = position.pushed;
     else position.pushed = event.cursor;
-    if (queue.push(event)) return;
-    log()?.warn({ depth: queue.depth, field }, "subscriber queue overflowed; ending its stream");
-    observer.overflowed(field);
-    queue.fail(
-      errorEvent(
-        clock,
-        "OVERFLOW",
-        `this client fell more than ${queueCapacity} events behind; reconnect (with the last cursor received, to resume)`,
-        position.delivered,
-      ),
-    );
+    // With a coalescer, the queue takes every event: a slow reader's are merged per object.
+    queue.push(event);
   };
 
   // Called with the selections and options, not from a closure: a closure here would keep them
