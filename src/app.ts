@@ -91,6 +91,7 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     introspection: security.introspection,
     corsOrigins: security.corsOrigins,
     reservationTimeoutMs: security.reservationTimeoutMs,
+    streamTokenKey: security.streamTokenKey,
     maxBufferedBytes: options.maxBufferedBytes,
     limits: security.limits,
     clock,

@@ -211,6 +211,11 @@ const settings = {
     default: String(security.introspection),
     help: "Answer introspection queries (true or false)",
   },
+  "stream-token-key-file": {
+    env: "KUBESUB_STREAM_TOKEN_KEY_FILE",
+    default: "",
+    help: "File holding the key (at least 32 characters) that signs single connection mode's reservation tokens, the same for every replica; without it a random key per process, and single connection mode then needs one replica or session affinity",
+  },
   "cors-origins": {
     env: "KUBESUB_CORS_ORIGINS",
     default: security.corsOrigins.join(","),
@@ -291,6 +296,7 @@ const schema = z.object({
   "max-subscriptions": count,
   "max-subscriptions-per-identity": count,
   "max-body-bytes": count,
+  "stream-token-key-file": optional,
   "max-depth": count,
   "max-aliases": z.coerce.number().int().min(0),
   "max-tokens": count,
@@ -314,6 +320,8 @@ export interface Config extends KubesubSettings {
   port: number;
   demo: boolean;
   kubeconfig: string | undefined;
+  /** Read by main.ts into security.streamTokenKey. */
+  streamTokenKeyFile: string | undefined;
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
   demoIntervalMs: number;
   /** undefined: kubernetes with a cluster, none with the demo. */
@@ -394,6 +402,7 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     port: v.port,
     demo: v.demo,
     kubeconfig: v.kubeconfig,
+    streamTokenKeyFile: v["stream-token-key-file"],
     logLevel: v["log-level"],
     userLabel: v["user-label"],
     ideConventions: v["ide-conventions"],

@@ -46,6 +46,17 @@ export const errorCatalogue = {
   NOT_ACCEPTABLE: { status: 406, retryable: false, meaning: "nothing in Accept can be served (a subscription needs text/event-stream)" },
   REQUEST_TIMEOUT: { status: 408, retryable: true, meaning: "the request's headers did not arrive in time" },
   CONFLICT: { status: 409, retryable: false, meaning: "single connection mode: the stream or operation already exists" },
+  STREAM_TOKEN_INVALID: {
+    status: 403,
+    retryable: false,
+    meaning:
+      "single connection mode: the stream token is malformed, not signed with this service's key, or another caller's; reserve with PUT",
+  },
+  STREAM_TOKEN_EXPIRED: {
+    status: 410,
+    retryable: false,
+    meaning: "single connection mode: no replica took the reservation up before its token expired; reserve again with PUT",
+  },
   EXPECTATION_FAILED: { status: 417, retryable: false, meaning: "an Expect header other than 100-continue" },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false, meaning: "a body over --max-body-bytes, chunked or not" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, meaning: "the body's content type is not application/json" },

@@ -132,8 +132,23 @@ const authorization =
   authMode === "none" ? "" : access.authz === "self" ? "; each reads its own objects in its projects" : "; access is Kubernetes RBAC";
 logger.info({ auth: authMode, authz: authMode === "none" ? undefined : access.authz }, `${authentication}${authorization}`);
 
+let streamTokenKey: string | undefined;
+if (config.streamTokenKeyFile !== undefined) {
+  streamTokenKey = readFileSync(config.streamTokenKeyFile, "utf8").trim();
+  if (streamTokenKey.length < 32) {
+    logger.fatal({ file: config.streamTokenKeyFile }, "--stream-token-key-file must hold a key of at least 32 characters");
+    process.exit(2);
+  }
+} else {
+  logger.info(
+    "no --stream-token-key-file: single connection mode's reservations are signed with a random key of this process, so that mode needs one replica or session affinity",
+  );
+}
+
 // The config holds every setting (its defaults are defaultOptions'); the rest is wired above.
-const app = createKubesub(defaultOptions({ ...config, sources, probeApiServer, logger, auth, metrics }));
+const app = createKubesub(
+  defaultOptions({ ...config, sources, probeApiServer, logger, auth, metrics, security: { ...config.security, streamTokenKey } }),
+);
 const address = await app.listen(config.port, config.host);
 const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
 logger.info({ graphiql: `http://${host}:${address.port}/graphql` }, "kubesub is serving GraphQL and GraphiQL");

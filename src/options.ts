@@ -18,6 +18,11 @@ export interface SecuritySettings {
   corsOrigins: string[];
   /** Operations sent to a single-connection reservation whose stream does not connect within this are ended. Default 30 s. */
   reservationTimeoutMs?: number;
+  /**
+   * The key that signs single-connection reservation tokens, the same for every replica
+   * (--stream-token-key-file). Default: a random key of this process, which only it can verify.
+   */
+  streamTokenKey?: string;
 }
 
 /** What kubesub's settings decide (each is a flag, see config.ts), with its default in defaultSettings. */

@@ -6,6 +6,7 @@ import type { Plugin } from "graphql-yoga";
 import { type Clock, systemClock, type Timer } from "../clock.ts";
 import { codedErrors, errorBody, errorContentType, errorResponse } from "./http-errors.ts";
 import { withCode } from "./mask-error.ts";
+import { randomStreamTokenKey, StreamTokens } from "./stream-token.ts";
 import { directSourceOf, overflowMessage } from "./use-shared-sse.ts";
 
 export interface SingleConnectionOptions {
@@ -15,10 +16,16 @@ export interface SingleConnectionOptions {
   maskError: (error: unknown) => GraphQLError;
   /**
    * An operation sent to a reservation whose event stream has not connected within this time is
-   * ended, releasing its slot: a client that reserved and left never holds one for long.
+   * ended, releasing its slot: a client that reserved and left never holds one for long. A
+   * reservation's token also expires this long after the PUT if no replica has taken it up.
    * Default 30 s.
    */
   reservationTimeoutMs?: number;
+  /**
+   * The key that signs reservation tokens (stream-token.ts), the same for every replica so that
+   * any of them accepts a reservation another one made. Default: a random key of this process.
+   */
+  streamTokenKey?: string | Uint8Array;
   /** Default systemClock. */
   clock?: Clock;
   /**
@@ -40,6 +47,10 @@ const tokenHeader = "x-graphql-event-stream-token";
  *   which graphql-sse's client takes for a network error and retries forever;
  * - nothing escapes as a stack trace: an unexpected failure is masked and logged once;
  * - graphql-sse's own refusals ("Stream not found"…) carry a code;
+ * - reservations are stateless: the PUT answers a signed token (stream-token.ts) and keeps
+ *   nothing; the replica that first receives the token's event stream or one of its operations
+ *   makes the reservation there (graphql-sse's own), after checking the token: a malformed,
+ *   forged, expired or another caller's token is refused with a coded 4xx, never a stream;
  * - operations of a reservation whose stream never connects are ended (reservationTimeoutMs);
  * - an operation's events are taken from its stream only while the event stream's connection
  *   can take more (graphql-sse would otherwise take them all at once and hold them, printed,
@@ -50,7 +61,16 @@ const tokenHeader = "x-graphql-event-stream-token";
 export function useSingleConnectionSse(options: SingleConnectionOptions): Plugin {
   const { maskError } = options;
   const contexts = new WeakMap<Request, Record<string, unknown>>();
-  const reservations = new PendingReservations(options.clock ?? systemClock, options.reservationTimeoutMs ?? 30_000);
+  const clock = options.clock ?? systemClock;
+  const reservationTimeoutMs = options.reservationTimeoutMs ?? 30_000;
+  const tokens = new StreamTokens(options.streamTokenKey ?? randomStreamTokenKey(), reservationTimeoutMs, () => clock.now());
+  /** Tokens whose reservation exists in this process's graphql-sse handler. */
+  const local = new Set<string>();
+  const reservations = new PendingReservations(clock, reservationTimeoutMs, (token) => {
+    if (!local.delete(token)) return;
+    // Ends graphql-sse's reservation itself: a stream that connects and is gone at once.
+    void handler(syntheticRequest(options.endpoint, "GET", token, AbortSignal.abort())).then((response) => response.body?.cancel());
+  });
   const maxBufferedBytes = options.maxBufferedBytes ?? 1_048_576;
   /** The Node response of each reservation's event stream, once it has connected. */
   const connections = new Map<string, ServerResponse>();
@@ -108,12 +128,40 @@ export function useSingleConnectionSse(options: SingleConnectionOptions): Plugin
         yoga.fetchAPI,
       );
     },
-    onRequest({ request, url, endResponse, serverContext, fetchAPI }) {
+    async onRequest({ request, url, endResponse, serverContext, fetchAPI }) {
       if (url.pathname !== options.endpoint) return;
       contexts.set(request, serverContext as Record<string, unknown>);
+      const subject = (serverContext as { access?: { subject?: string } }).access?.subject ?? "";
+      if (request.method === "PUT") {
+        const accept = request.headers.get("accept") || "*/*";
+        if (!["*/*", "text/plain"].includes(accept)) {
+          endResponse(
+            errorResponse(fetchAPI, 406, { message: "A reservation is answered as text/plain.", extensions: { code: "NOT_ACCEPTABLE" } }),
+          );
+        } else {
+          endResponse(
+            new fetchAPI.Response(tokens.issue(subject), { status: 201, headers: { "content-type": "text/plain; charset=utf-8" } }),
+          );
+        }
+        return;
+      }
       const token = tokenOf(request);
-      if (token !== undefined && request.headers.get("accept") === "text/event-stream") {
+      const eventStream = request.headers.get("accept") === "text/event-stream";
+      if (token !== undefined) {
+        const refusal = tokens.check(token, subject, local.has(token));
+        if (refusal) {
+          endResponse(errorResponse(fetchAPI, refusal.status, { message: refusal.message, extensions: { code: refusal.code } }));
+          return;
+        }
+        if (!local.has(token) && (eventStream || request.method === "POST")) {
+          // This replica takes the reservation up, as graphql-sse's PUT would have made it here.
+          const made = await handler(syntheticRequest(options.endpoint, "PUT", token));
+          if (made.status === 201 || made.status === 409) local.add(token);
+        }
+      }
+      if (token !== undefined && eventStream) {
         reservations.connected(token, request.signal);
+        request.signal.addEventListener("abort", () => local.delete(token), { once: true });
         const res = (serverContext as { res?: ServerResponse }).res;
         if (res) {
           connections.set(token, res);
@@ -167,6 +215,12 @@ function heldBack<T>(
   return wrapped;
 }
 
+/** A request to graphql-sse's handler from kubesub itself, for a reservation's token. */
+function syntheticRequest(endpoint: string, method: string, token: string, signal?: AbortSignal): Request {
+  const headers = { [tokenHeader]: token, accept: method === "PUT" ? "*/*" : "text/event-stream" };
+  return new Request(`http://localhost${endpoint}`, { method, headers, signal });
+}
+
 function tokenOf(request: Request): string | undefined {
   const header = request.headers.get(tokenHeader);
   if (header) return header;
@@ -192,12 +246,14 @@ async function withCodedBody(response: Response, fetchAPI: { Response: typeof Re
 class PendingReservations {
   private readonly clock: Clock;
   private readonly timeoutMs: number;
+  private readonly onExpire: (token: string) => void;
   private readonly pending = new Map<string, { operations: Set<AsyncIterator<unknown>>; timer: Timer }>();
   private readonly open = new Set<string>();
 
-  constructor(clock: Clock, timeoutMs: number) {
+  constructor(clock: Clock, timeoutMs: number, onExpire: (token: string) => void) {
     this.clock = clock;
     this.timeoutMs = timeoutMs;
+    this.onExpire = onExpire;
   }
 
   operation(token: string, operation: AsyncIterator<unknown>): void {
@@ -224,5 +280,6 @@ class PendingReservations {
     const entry = this.pending.get(token);
     this.pending.delete(token);
     for (const operation of entry?.operations ?? []) void operation.return?.();
+    this.onExpire(token);
   }
 }

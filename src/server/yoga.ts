@@ -29,6 +29,8 @@ export interface YogaOptions {
   limits: QueryLimits;
   /** See useSingleConnectionSse. */
   reservationTimeoutMs?: number;
+  /** See useSingleConnectionSse. */
+  streamTokenKey?: string;
   /** Bytes a stream's connection may hold unread before the stream ends with OVERFLOW (both SSE modes). */
   maxBufferedBytes: number;
   /** Runs the transports' timers (pings, reservations). Default systemClock. */
@@ -65,6 +67,7 @@ export function createKubesubYoga(options: YogaOptions): KubesubYoga {
       endpoint: "/graphql/stream",
       maskError,
       reservationTimeoutMs: options.reservationTimeoutMs,
+      streamTokenKey: options.streamTokenKey,
       maxBufferedBytes: options.maxBufferedBytes,
       clock: options.clock,
     }),

@@ -244,15 +244,23 @@ describe("/graphql/stream answers mistakes the way /graphql does", () => {
     expect(text).not.toMatch(/node_modules|file:\/\/|\n\s+at /);
   });
 
-  it("graphql-sse's own refusals carry a code", async () => {
+  it("graphql-sse's own refusals carry a code, and a token kubesub did not sign is refused before them", async () => {
     const kubesub = await start();
-    const response = await fetch(`${kubesub.origin}/graphql/stream`, {
+    const token = await (await fetch(`${kubesub.origin}/graphql/stream`, { method: "PUT" })).text();
+    // A reservation no operation and no stream has taken up yet: graphql-sse has no stream to end.
+    const response = await fetch(`${kubesub.origin}/graphql/stream?operationId=1`, {
+      method: "DELETE",
+      headers: { "x-graphql-event-stream-token": token },
+    });
+    expect(response.status).toBe(404);
+    expect(await codedError(response)).toMatchObject({ code: "NOT_FOUND", message: "Stream not found" });
+    const unsigned = await fetch(`${kubesub.origin}/graphql/stream`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-graphql-event-stream-token": "no-such-reservation" },
       body: JSON.stringify({ query: podEvents(), extensions: { operationId: "1" } }),
     });
-    expect(response.status).toBe(404);
-    expect(await codedError(response)).toMatchObject({ code: "NOT_FOUND", message: "Stream not found" });
+    expect(unsigned.status).toBe(403);
+    expect(await codedError(unsigned)).toMatchObject({ code: "STREAM_TOKEN_INVALID" });
   });
 });
 

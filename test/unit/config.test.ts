@@ -30,6 +30,7 @@ describe("loadConfig", () => {
       port: 4000,
       demo: false,
       kubeconfig: undefined,
+      streamTokenKeyFile: undefined,
       logLevel: "info",
       userLabel: "kubesub.io/user",
       ideConventions: ["KUBESUB_LABELS", "KUBEFLOW_NOTEBOOK", "JUPYTERHUB"],
@@ -83,10 +84,19 @@ describe("loadConfig", () => {
   });
 
   it("defaults kubesub's own settings to defaultSettings, where each default is written once", () => {
-    const { host, port, demo, kubeconfig, logLevel, demoIntervalMs, auth, allowUnauthenticatedOnNonLoopback, access, ...settings } = load(
-      [],
-      {},
-    );
+    const {
+      host,
+      port,
+      demo,
+      kubeconfig,
+      streamTokenKeyFile,
+      logLevel,
+      demoIntervalMs,
+      auth,
+      allowUnauthenticatedOnNonLoopback,
+      access,
+      ...settings
+    } = load([], {});
     expect(settings).toEqual(defaultSettings);
   });
 
