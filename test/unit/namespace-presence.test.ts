@@ -9,6 +9,7 @@ import { KubeApiError } from "../../src/kube/errors.ts";
 import { InformerRegistry, type WatchScope } from "../../src/kube/informer-registry.ts";
 import { MemoryCluster } from "../../src/kube/memory-cluster.ts";
 import { daskClusterResource, namespaceResource, podResource } from "../../src/kube/resources.ts";
+import type { KubeObject } from "../../src/kube/types.ts";
 import { checkReadiness } from "../../src/server/readiness.ts";
 import { DaskStreams } from "../../src/streams/dask-streams.ts";
 import { IdeStreams } from "../../src/streams/ide-streams.ts";
@@ -173,6 +174,44 @@ describe.each<WatchScope>(["namespace", "cluster"])("a project's namespace, --wa
       (await new DaskStreams(services()).events({ project: ns }, allowAll)) as AsyncIterableIterator<StreamEvent<unknown>>,
     );
     expect(await read(late)).toEqual(["unavailable namespaces NAMESPACE_NOT_FOUND", "complete 0"]);
+  });
+
+  it("a namespace created a moment ago, which the namespaces watch has not delivered yet, is not said to be missing when its objects are seen", async () => {
+    // The namespaces source neither lists nor delivers "fresh": its watch lags behind the pods'.
+    const lagging = "fresh";
+    const hidden = <T extends KubeObject>(object: T) => object.metadata?.name === lagging;
+    const lagged = new InformerRegistry({
+      sources: (type, namespace) => {
+        const source = cluster.source(type, namespace);
+        if (type !== namespaceResource) return source;
+        return {
+          ...source,
+          async *list(signal) {
+            for await (const page of source.list(signal)) yield { ...page, items: page.items.filter((o) => !hidden(o)) };
+          },
+          watch: (options) =>
+            source.watch({ ...options, onEvent: (e) => ("object" in e && hidden(e.object) ? undefined : options.onEvent(e)) }),
+        };
+      },
+      lingerMs: 1_000,
+      scope,
+    });
+    const laggedViews = new ViewRegistry(lagged, log.logger);
+    const laggedPodEvents = async (project: string) =>
+      new StreamReader(
+        (await new PodStreams(testStreamServices(laggedViews, { shutdown: new AbortController().signal, logger: log.logger })).events(
+          { project },
+          allowAll,
+        )) as AsyncIterableIterator<StreamEvent<unknown>>,
+      );
+    try {
+      createPod("first", lagging);
+      expect(await read(await laggedPodEvents(lagging))).toEqual(["added first INITIAL_STATE", "complete 1"]);
+      // Without objects, nothing tells that the namespace exists: it is reported missing.
+      expect(await read(await laggedPodEvents("nowhere"))).toEqual(["unavailable namespaces NAMESPACE_NOT_FOUND", "complete 0"]);
+    } finally {
+      await lagged.close();
+    }
   });
 
   it("when kubesub may not list namespaces, streams go on as before and say nothing of them", async () => {

@@ -165,8 +165,13 @@ export class DerivedView<M> implements View<M> {
       .map(({ informer, type, namespace }) => describeUnavailable(type, namespace, informer.status.lastError, informer.clusterWide));
     const { project } = this.options;
     const state = project?.presence.stateOf(project.namespace);
-    // The namespace first: what a client shows before anything else.
-    if (project && (state === "terminating" || state === "absent")) missing.unshift(describeNamespace(project.namespace, state));
+    // The namespace first: what a client shows before anything else. Not "absent" while the view's
+    // sources hold objects in it: no object lives in a namespace that does not exist, so the
+    // namespaces watch has not yet seen one just created (its objects' watches came first).
+    const seenObjects = state === "absent" && this.options.sources.some(({ informer }) => informer.list().length > 0);
+    if (project && (state === "terminating" || (state === "absent" && !seenObjects))) {
+      missing.unshift(describeNamespace(project.namespace, state));
+    }
     return missing;
   }
 
