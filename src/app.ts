@@ -92,6 +92,7 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     corsOrigins: security.corsOrigins,
     reservationTimeoutMs: security.reservationTimeoutMs,
     streamTokenKey: security.streamTokenKey,
+    shutdown: shutdownController.signal,
     maxBufferedBytes: options.maxBufferedBytes,
     limits: security.limits,
     clock,

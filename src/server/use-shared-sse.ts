@@ -29,6 +29,12 @@ export interface SharedSseOptions {
    * writableLength) before the stream ends with OVERFLOW. Default 1 MiB.
    */
   maxBufferedBytes?: number;
+  /**
+   * Aborted when kubesub shuts down: a stream that ends then (with SHUTTING_DOWN, its last event)
+   * ends without graphql-sse's `complete` and its connection closes, which graphql-sse's client
+   * (and urql and Apollo over it) take for a network error and retry by themselves.
+   */
+  shutdown?: AbortSignal;
 }
 
 /** The OVERFLOW message of a stream whose connection holds more than maxBufferedBytes unread. */
@@ -128,7 +134,7 @@ export function useSharedSse(options: SharedSseOptions): Plugin {
       if (!direct) return;
       // yoga's iterator over the same stream is never read, nor kept: ending the stream ends it.
       setResultProcessor((_result, fetchAPI) => {
-        const stream = new DirectSse(direct.source, direct.execute, masked, pings, overflow);
+        const stream = new DirectSse(direct.source, direct.execute, masked, pings, overflow, options.shutdown);
         const response = new fetchAPI.Response(stream.readable() as unknown as BodyInit, { status: 200, headers: sseHeaders });
         directResponses.set(response, stream);
         return response;
@@ -305,6 +311,8 @@ export class DirectSse implements QueueSink<unknown> {
   private readonly pings: Pings;
   /** Past maxBytes unread in the response (or the body), the stream ends with OVERFLOW. */
   private readonly overflow: { maxBytes: number; message: string };
+  /** Aborted when kubesub shuts down: the stream then ends without `complete`. */
+  private readonly shutdown: AbortSignal | undefined;
 
   constructor(
     source: DirectSource<unknown>,
@@ -312,12 +320,14 @@ export class DirectSse implements QueueSink<unknown> {
     masked: (result: ExecutionResult) => ExecutionResult,
     pings: Pings,
     overflow: { maxBytes: number; message: string },
+    shutdown?: AbortSignal,
   ) {
     this.source = source;
     this.execute = execute;
     this.masked = masked;
     this.pings = pings;
     this.overflow = overflow;
+    this.shutdown = shutdown;
   }
 
   /** Whether the stream is being written already. */
@@ -381,10 +391,21 @@ export class DirectSse implements QueueSink<unknown> {
     return false;
   }
 
+  /**
+   * The stream is over: `complete`, so that the client does not come back. Except when kubesub
+   * shuts down: the last event (SHUTTING_DOWN) is followed by no `complete` and the connection
+   * closes, which graphql-sse's client takes for a network error and retries, on another replica.
+   */
   end(): void {
     if (!this.open) return;
     this.open = false;
     this.pings.delete(this);
+    if (this.shutdown?.aborted) {
+      const { response } = this;
+      response?.end(() => response.socket?.destroy());
+      this.body?.push(null);
+      return;
+    }
     this.response?.end(complete);
     if (this.body) {
       this.body.push(complete);

@@ -26,6 +26,11 @@ export interface SingleConnectionOptions {
    * any of them accepts a reservation another one made. Default: a random key of this process.
    */
   streamTokenKey?: string | Uint8Array;
+  /**
+   * Aborted when kubesub shuts down: an operation that ends then (with SHUTTING_DOWN) gets no
+   * `complete`; its connection is closed by the shutdown, and graphql-sse's client retries.
+   */
+  shutdown?: AbortSignal;
   /** Default systemClock. */
   clock?: Clock;
   /**
@@ -115,7 +120,7 @@ export function useSingleConnectionSse(options: SingleConnectionOptions): Plugin
                 // Distinct connections mode on this endpoint: the operation's own response is its stream.
                 const connection = () =>
                   token !== undefined ? connections.get(token) : (contexts.get(request)?.res as ServerResponse | undefined);
-                return heldBack(result, connection, directSourceOf(request), maxBufferedBytes);
+                return heldBack(result, connection, directSourceOf(request), maxBufferedBytes, options.shutdown);
               }
               // graphql-sse tells a result from a set of arguments by its `data` key.
               return { data: null, ...result };
@@ -191,8 +196,11 @@ function heldBack<T>(
   connection: () => ServerResponse | undefined,
   source: { overflow(message: string): void } | undefined,
   maxBytes: number,
+  shutdown?: AbortSignal,
 ): AsyncIterableIterator<T> {
   const message = overflowMessage(maxBytes);
+  /** Resolves the next() that holds back an operation's end while kubesub shuts down. */
+  let release: ((result: IteratorResult<T>) => void) | undefined;
   const wrapped: AsyncIterableIterator<T> = {
     async next() {
       const res = connection();
@@ -204,9 +212,16 @@ function heldBack<T>(
           done.abort();
         }
       }
-      return results.next();
+      const result = await results.next();
+      // Shutting down: no `complete` after SHUTTING_DOWN; the shutdown closes the connection, and
+      // graphql-sse's client, seeing it closed with the operation still open, retries.
+      if (result.done && shutdown?.aborted) return new Promise<IteratorResult<T>>((resolve) => (release = resolve));
+      return result;
     },
-    return: (value?: unknown) => results.return?.(value as never) ?? Promise.resolve({ done: true, value: undefined as never }),
+    return: (value?: unknown) => {
+      release?.({ done: true, value: undefined as never });
+      return results.return?.(value as never) ?? Promise.resolve({ done: true, value: undefined as never });
+    },
     throw: (error?: unknown) => results.throw?.(error) ?? Promise.reject(error),
     [Symbol.asyncIterator]() {
       return wrapped;

@@ -31,6 +31,8 @@ export interface YogaOptions {
   reservationTimeoutMs?: number;
   /** See useSingleConnectionSse. */
   streamTokenKey?: string;
+  /** Aborted when kubesub shuts down: streams then end in a way graphql-sse's client retries (see useSharedSse). */
+  shutdown?: AbortSignal;
   /** Bytes a stream's connection may hold unread before the stream ends with OVERFLOW (both SSE modes). */
   maxBufferedBytes: number;
   /** Runs the transports' timers (pings, reservations). Default systemClock. */
@@ -68,10 +70,11 @@ export function createKubesubYoga(options: YogaOptions): KubesubYoga {
       maskError,
       reservationTimeoutMs: options.reservationTimeoutMs,
       streamTokenKey: options.streamTokenKey,
+      shutdown: options.shutdown,
       maxBufferedBytes: options.maxBufferedBytes,
       clock: options.clock,
     }),
-    useSharedSse({ maskError, clock: options.clock, maxBufferedBytes: options.maxBufferedBytes }),
+    useSharedSse({ maskError, clock: options.clock, maxBufferedBytes: options.maxBufferedBytes, shutdown: options.shutdown }),
     useErrorResponses(),
     useNoBuffering(),
     ...useQueryLimits(options.limits),

@@ -1,4 +1,4 @@
-import { type Client, createClient, type ExecutionResult } from "graphql-sse";
+import { type Client, createClient, type ExecutionResult, NetworkError } from "graphql-sse";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { KubePod } from "../../src/domain/pod.ts";
 import { allNamespaces } from "../../src/kube/list-watch-source.ts";
@@ -252,13 +252,26 @@ describe.each(["cluster", "namespace"] as const)("--watch-scope %s", (scope) => 
       await stream.return?.();
     });
 
-    it("shutdown ends open streams with SHUTTING_DOWN and stops the informers", async () => {
+    it("shutdown ends open streams with SHUTTING_DOWN, then a closed connection graphql-sse retries, and stops the informers", async () => {
       const streams = [subscribe(sseClient(false), { project: "team-a" }), subscribe(sseClient(true), { project: "team-b" })];
       await Promise.all(streams.map((s) => take(s, { until: isComplete })));
       const closing = kubesub.close();
-      const last = await Promise.all(streams.map((s) => take(s, { count: 2, timeoutMs: 3_000 })));
+      // No `complete`: with retryAttempts 0, the connection closed with the operation open is the
+      // client's NetworkError (with retries, graphql-sse would connect again).
+      const last = await Promise.all(
+        streams.map(async (s) => {
+          const read: Result[] = [];
+          try {
+            for (let r = await s.next(); !r.done; r = await s.next()) read.push(r.value);
+            return { read, ended: "completed" };
+          } catch (error) {
+            return { read, ended: error instanceof NetworkError ? "NetworkError" : String(error) };
+          }
+        }),
+      );
       await closing;
-      expect(last.map((r) => events(r).map(summary))).toEqual([["StreamError:SHUTTING_DOWN"], ["StreamError:SHUTTING_DOWN"]]);
+      expect(last.map((r) => r.ended)).toEqual(["NetworkError", "NetworkError"]);
+      expect(last.map((r) => events(r.read).map(summary))).toEqual([["StreamError:SHUTTING_DOWN"], ["StreamError:SHUTTING_DOWN"]]);
       expect(kubesub.app.registry.snapshot()).toEqual([]);
       expect(kubesub.cluster.activeWatches(podResource, watchedNamespace)).toBe(0);
     });
