@@ -162,6 +162,8 @@ export function useSingleConnectionSse(options: SingleConnectionOptions): Plugin
           // This replica takes the reservation up, as graphql-sse's PUT would have made it here.
           const made = await handler(syntheticRequest(options.endpoint, "PUT", token));
           if (made.status === 201 || made.status === 409) local.add(token);
+          // Bounded even if no operation is ever sent to it and its stream never connects.
+          if (made.status === 201) reservations.reserved(token);
         }
       }
       if (token !== undefined && eventStream) {
@@ -271,15 +273,20 @@ class PendingReservations {
     this.onExpire = onExpire;
   }
 
-  operation(token: string, operation: AsyncIterator<unknown>): void {
-    if (this.open.has(token)) return;
+  /** A reservation made in this process: it is ended if its stream does not connect in time. */
+  reserved(token: string): { operations: Set<AsyncIterator<unknown>>; timer: Timer } | undefined {
+    if (this.open.has(token)) return undefined;
     let entry = this.pending.get(token);
     if (!entry) {
       const timer = this.clock.timeout(() => this.expire(token), this.timeoutMs).unref();
       entry = { operations: new Set(), timer };
       this.pending.set(token, entry);
     }
-    entry.operations.add(operation);
+    return entry;
+  }
+
+  operation(token: string, operation: AsyncIterator<unknown>): void {
+    this.reserved(token)?.operations.add(operation);
   }
 
   /** The reservation's stream connected; graphql-sse ends its operations when it closes. */

@@ -222,4 +222,26 @@ describe("single connection mode behind a balancer of two replicas", () => {
     const late = await fetch(`${b.origin}/graphql/stream`, { headers: { ...headers, accept: "text/event-stream", [tokenHeader]: token } });
     expect(await codedRefusal(late)).toMatchObject({ status: 410, code: "STREAM_TOKEN_EXPIRED" });
   });
+
+  it("a reservation taken up by an operation that is refused, and never connected, lapses all the same", async () => {
+    const {
+      replicas: [a, b],
+    } = await replicas(2, 200);
+    if (!a || !b) throw new Error("two replicas");
+    const headers = { authorization: "Bearer alice-token" };
+    const token = await (await fetch(`${a.origin}/graphql/stream`, { method: "PUT", headers })).text();
+    const refused = await fetch(`${b.origin}/graphql/stream`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json", [tokenHeader]: token },
+      body: JSON.stringify({
+        query: `subscription { podEvents(project: "Not_A_Namespace") { __typename } }`,
+        extensions: { operationId: "1" },
+      }),
+    });
+    expect(refused.status).toBe(202);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const late = await fetch(`${b.origin}/graphql/stream`, { headers: { ...headers, accept: "text/event-stream", [tokenHeader]: token } });
+    expect(await codedRefusal(late)).toMatchObject({ status: 410, code: "STREAM_TOKEN_EXPIRED" });
+    expect(b.app.openStreams).toBe(0);
+  });
 });
