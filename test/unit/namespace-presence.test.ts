@@ -7,9 +7,10 @@ import type { Pod } from "../../src/domain/pod.ts";
 import { slimNamespace } from "../../src/domain/slim.ts";
 import { KubeApiError } from "../../src/kube/errors.ts";
 import { InformerRegistry, type WatchScope } from "../../src/kube/informer-registry.ts";
+import type { ListWatchSource } from "../../src/kube/list-watch-source.ts";
 import { MemoryCluster } from "../../src/kube/memory-cluster.ts";
 import { daskClusterResource, namespaceResource, podResource } from "../../src/kube/resources.ts";
-import type { KubeObject } from "../../src/kube/types.ts";
+import type { KubeObject, ResourceType } from "../../src/kube/types.ts";
 import { checkReadiness } from "../../src/server/readiness.ts";
 import { DaskStreams } from "../../src/streams/dask-streams.ts";
 import { IdeStreams } from "../../src/streams/ide-streams.ts";
@@ -181,8 +182,8 @@ describe.each<WatchScope>(["namespace", "cluster"])("a project's namespace, --wa
     const lagging = "fresh";
     const hidden = <T extends KubeObject>(object: T) => object.metadata?.name === lagging;
     const lagged = new InformerRegistry({
-      sources: (type, namespace) => {
-        const source = cluster.source(type, namespace);
+      sources: <T extends KubeObject>(type: ResourceType, namespace: string): ListWatchSource<T> => {
+        const source = cluster.source<T>(type, namespace);
         if (type !== namespaceResource) return source;
         return {
           ...source,
