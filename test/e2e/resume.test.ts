@@ -235,15 +235,18 @@ describe("exactness", () => {
         const received: PodEvent[] = [];
         let cursor = from;
         let cuts = 0;
+        // Each stream is cut after a few events, wherever they are: in the replay of what it
+        // missed (before InitialStateComplete) or live after it, so that the number of cuts does
+        // not depend on how fast the changes go.
         while (!received.some(isMarker(marker))) {
           const stream = await open(origin, { ...alice, after: cursor });
-          const start = await stream.take({ until: isComplete });
-          expect(start.at(-1)?.resumed, `resume ${cuts}`).toBe(true);
-          received.push(...start.slice(0, -1));
-          const quota = 3 + Math.floor(random() * 25);
+          const quota = 2 + Math.floor(random() * 9);
           const read = await stream.take({ until: (e, taken) => taken >= quota || isMarker(marker)(e) });
-          received.push(...read);
-          cursor = (read.at(-1) ?? start.at(-1))?.cursor ?? cursor;
+          for (const event of read) {
+            if (isComplete(event)) expect(event.resumed, `resume ${cuts}`).toBe(true);
+            else received.push(event);
+          }
+          cursor = read.at(-1)?.cursor ?? cursor;
           await stream.leave();
           cuts += 1;
         }
