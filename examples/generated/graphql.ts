@@ -4,29 +4,46 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** Which of the container's states Kubernetes reports. */
 export type ContainerState =
+  /** Running since startedAt. */
   | 'RUNNING'
+  /** It ran and exited: exitCode and reason (Completed, Error, OOMKilled...) say how. */
   | 'TERMINATED'
+  /** Kubernetes reported no state for it yet. */
   | 'UNKNOWN'
+  /** Not running yet or again: reason says why (ContainerCreating, ImagePullBackOff, CrashLoopBackOff...). */
   | 'WAITING';
 
 /** status.phase as the Dask operator sets it. */
 export type DaskClusterPhase =
+  /** The operator has seen the cluster but not yet made its scheduler and workers. */
   | 'CREATED'
+  /** The operator could not make or run the cluster. */
   | 'ERROR'
+  /** Its scheduler or workers are being made or are not running yet. */
   | 'PENDING'
+  /** Its scheduler is running and accepts work. */
   | 'RUNNING'
+  /** The operator has set no phase yet, or one kubesub does not know. */
   | 'UNKNOWN';
 
 /** status.jobStatus as the Dask operator sets it. */
 export type DaskJobStatus =
+  /** Its cluster is made; the runner pod has not started yet. */
   | 'CLUSTER_CREATED'
+  /** The runner pod failed. */
   | 'FAILED'
+  /** The job exists; the operator has not made its cluster yet. */
   | 'JOB_CREATED'
+  /** The runner pod is running the job. */
   | 'RUNNING'
+  /** The runner pod completed successfully. */
   | 'SUCCESSFUL'
+  /** The operator has set no status yet, or one kubesub does not know. */
   | 'UNKNOWN';
 
+/** One of the Dask operator's resources, to choose what daskEvents streams. */
 export type DaskResource =
   /** DaskAutoscaler (daskautoscalers) */
   | 'AUTOSCALERS'
@@ -55,9 +72,13 @@ export type IdeConvention =
   /** A pod labelled kubesub.io/ide (jupyterlab, rstudio, vscode); kubesub.io/ide-name groups pods. */
   | 'KUBESUB_LABELS';
 
+/** Which IDE the session runs. */
 export type IdeKind =
+  /** JupyterLab (or Jupyter Notebook). */
   | 'JUPYTERLAB'
+  /** RStudio Server. */
   | 'RSTUDIO'
+  /** VS Code in the browser (code-server). */
   | 'VSCODE';
 
 /** Derived from the IDE's pods, first match wins. */
@@ -75,13 +96,20 @@ export type IdeStatus =
   /** Every pod is being deleted. */
   | 'TERMINATING';
 
+/** The pod's status.phase, as Kubernetes sets it. For what to show a person, status is closer to kubectl. */
 export type PodPhase =
+  /** Every container terminated, and at least one failed (non-zero exit, or killed by the system). */
   | 'FAILED'
+  /** Accepted, but a container is not running yet: waiting to be scheduled, pulling images, or in init containers. */
   | 'PENDING'
+  /** Bound to a node, and at least one container is running, starting or restarting. */
   | 'RUNNING'
+  /** Every container terminated successfully and will not be restarted. */
   | 'SUCCEEDED'
+  /** The pod's state could not be obtained, typically because its node does not answer. */
   | 'UNKNOWN';
 
+/** Why a stream ended with StreamError; retryable says whether subscribing again may help. */
 export type StreamErrorCode =
   /** Your access to what this stream reads was revoked. Reconnecting will not help until it is granted again. */
   | 'FORBIDDEN'
@@ -92,6 +120,7 @@ export type StreamErrorCode =
   /** Your token is no longer valid. Get a new one before reconnecting. */
   | 'UNAUTHENTICATED';
 
+/** Why a resource a stream reads cannot be read (ResourceUnavailable.reason). */
 export type UnavailableReason =
   /** kubesub's own service account may not list and watch it. */
   | 'FORBIDDEN'

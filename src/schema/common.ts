@@ -31,6 +31,7 @@ export const EventCauseEnum = builder.enumType("EventCause", {
 });
 
 export const StreamErrorCodeEnum = builder.enumType("StreamErrorCode", {
+  description: "Why a stream ended with StreamError; retryable says whether subscribing again may help.",
   values: {
     OVERFLOW: {
       description:
@@ -47,6 +48,7 @@ type Failure = Extract<StreamEvent<unknown>, { type: "error" }>;
 type Unavailable = Extract<StreamEvent<unknown>, { type: "unavailable" }>;
 
 export const UnavailableReasonEnum = builder.enumType("UnavailableReason", {
+  description: "Why a resource a stream reads cannot be read (ResourceUnavailable.reason).",
   values: {
     NOT_INSTALLED: { description: "The resource's CustomResourceDefinition is not installed in the cluster." },
     FORBIDDEN: { description: "kubesub's own service account may not list and watch it." },
@@ -67,10 +69,12 @@ export const ResourceUnavailable = builder.objectRef<Unavailable>("ResourceUnava
     "A resource this stream reads cannot be read: yet (before InitialStateComplete), or any more (live: its CRD was deleted, or kubesub's access to it taken away; once per outage). The stream goes on with what it can read; kubesub keeps retrying, and the resource's objects arrive as ordinary Added events once it can. With resource \"namespaces\", the project itself: its namespace is being deleted (NAMESPACE_TERMINATING) or does not exist (NAMESPACE_NOT_FOUND), each told once when it happens.",
   fields: (t) => ({
     resource: t.exposeString("resource", { description: 'Resource and group, as RBAC names them: "daskclusters.kubernetes.dask.org".' }),
-    namespace: t.exposeString("namespace"),
-    reason: t.expose("reason", { type: UnavailableReasonEnum }),
-    message: t.exposeString("message"),
-    observedAt: t.expose("observedAt", { type: DateTime }),
+    namespace: t.exposeString("namespace", { description: "The project (namespace) in which it cannot be read." }),
+    reason: t.expose("reason", { type: UnavailableReasonEnum, description: "Why it cannot be read." }),
+    message: t.exposeString("message", {
+      description: "A sentence for a person, in English, saying what is wrong; not meant to be parsed (switch on reason).",
+    }),
+    observedAt: t.expose("observedAt", { type: DateTime, description: "When kubesub found that it cannot be read." }),
     cursor: t.exposeString("cursor", { description: cursorDescription }),
   }),
 });
@@ -87,7 +91,7 @@ export const InitialStateComplete = builder.objectRef<Complete>("InitialStateCom
         "true: the stream resumed after the cursor given (after, or Last-Event-ID) and sent only the changes since, no snapshot. false: it sent a fresh snapshot, because no cursor was given or kubesub's history no longer covers it (too old, another project or stream, a relist since, or a replica that has not seen it).",
     }),
     resourceVersion: t.exposeString("resourceVersion", { description: "The cache's resourceVersion at that moment." }),
-    observedAt: t.expose("observedAt", { type: DateTime }),
+    observedAt: t.expose("observedAt", { type: DateTime, description: "When kubesub sent the marker (its own clock)." }),
     cursor: t.exposeString("cursor", { description: cursorDescription }),
   }),
 });
@@ -95,26 +99,37 @@ export const InitialStateComplete = builder.objectRef<Complete>("InitialStateCom
 export const StreamError = builder.objectRef<Failure>("StreamError").implement({
   description: "The stream cannot go on. Always the last event of its stream.",
   fields: (t) => ({
-    code: t.expose("code", { type: StreamErrorCodeEnum }),
-    message: t.exposeString("message"),
+    code: t.expose("code", { type: StreamErrorCodeEnum, description: "What ended the stream; switch on it." }),
+    message: t.exposeString("message", { description: "A sentence for a person, in English; not meant to be parsed (switch on code)." }),
     retryable: t.exposeBoolean("retryable", { description: "Whether subscribing again may succeed." }),
-    observedAt: t.expose("observedAt", { type: DateTime }),
+    observedAt: t.expose("observedAt", { type: DateTime, description: "When kubesub ended the stream." }),
     cursor: t.exposeString("cursor", { description: cursorDescription }),
   }),
 });
 
 export const SelectorOperatorEnum = builder.enumType("SelectorOperator", {
-  values: ["IN", "NOT_IN", "EXISTS", "DOES_NOT_EXIST"] as const,
+  description: "The operator of a label selector requirement, as in Kubernetes' matchExpressions.",
+  values: {
+    IN: { description: "The label is set and its value is one of values." },
+    NOT_IN: { description: "The label is not set, or its value is none of values." },
+    EXISTS: { description: "The label is set, whatever its value." },
+    DOES_NOT_EXIST: { description: "The label is not set." },
+  },
 });
 
 const LabelInput = builder.inputType("LabelInput", {
-  fields: (t) => ({ key: t.string({ required: true }), value: t.string({ required: true }) }),
+  description: "A label that must be set with exactly this value (one entry of matchLabels).",
+  fields: (t) => ({
+    key: t.string({ required: true, description: 'The label\'s key, with its prefix if it has one: "app.kubernetes.io/name".' }),
+    value: t.string({ required: true, description: "The value the label must have." }),
+  }),
 });
 
 const LabelSelectorRequirementInput = builder.inputType("LabelSelectorRequirementInput", {
+  description: "One requirement on a label (one entry of matchExpressions).",
   fields: (t) => ({
-    key: t.string({ required: true }),
-    operator: t.field({ type: SelectorOperatorEnum, required: true }),
+    key: t.string({ required: true, description: "The label's key, with its prefix if it has one." }),
+    operator: t.field({ type: SelectorOperatorEnum, required: true, description: "How the label's value is tested against values." }),
     values: t.stringList({ required: false, description: "Required for IN and NOT_IN; empty for EXISTS and DOES_NOT_EXIST." }),
   }),
 });
@@ -122,7 +137,11 @@ const LabelSelectorRequirementInput = builder.inputType("LabelSelectorRequiremen
 export const LabelSelectorInput = builder.inputRef<LabelSelector>("LabelSelectorInput").implement({
   description: "A Kubernetes label selector: every matchLabels pair and every matchExpressions requirement must hold.",
   fields: (t) => ({
-    matchLabels: t.field({ type: [LabelInput], required: false }),
-    matchExpressions: t.field({ type: [LabelSelectorRequirementInput], required: false }),
+    matchLabels: t.field({ type: [LabelInput], required: false, description: "Labels that must be set with exactly these values." }),
+    matchExpressions: t.field({
+      type: [LabelSelectorRequirementInput],
+      required: false,
+      description: "Requirements that must all hold.",
+    }),
   }),
 });

@@ -11,15 +11,29 @@ import { Pod } from "./pod.ts";
 
 const DaskClusterPhase = builder.enumType("DaskClusterPhase", {
   description: "status.phase as the Dask operator sets it.",
-  values: ["CREATED", "PENDING", "RUNNING", "ERROR", "UNKNOWN"] as const,
+  values: {
+    CREATED: { description: "The operator has seen the cluster but not yet made its scheduler and workers." },
+    PENDING: { description: "Its scheduler or workers are being made or are not running yet." },
+    RUNNING: { description: "Its scheduler is running and accepts work." },
+    ERROR: { description: "The operator could not make or run the cluster." },
+    UNKNOWN: { description: "The operator has set no phase yet, or one kubesub does not know." },
+  },
 });
 
 const DaskJobStatus = builder.enumType("DaskJobStatus", {
   description: "status.jobStatus as the Dask operator sets it.",
-  values: ["JOB_CREATED", "CLUSTER_CREATED", "RUNNING", "SUCCESSFUL", "FAILED", "UNKNOWN"] as const,
+  values: {
+    JOB_CREATED: { description: "The job exists; the operator has not made its cluster yet." },
+    CLUSTER_CREATED: { description: "Its cluster is made; the runner pod has not started yet." },
+    RUNNING: { description: "The runner pod is running the job." },
+    SUCCESSFUL: { description: "The runner pod completed successfully." },
+    FAILED: { description: "The runner pod failed." },
+    UNKNOWN: { description: "The operator has set no status yet, or one kubesub does not know." },
+  },
 });
 
 const DaskResource = builder.enumType("DaskResource", {
+  description: "One of the Dask operator's resources, to choose what daskEvents streams.",
   values: {
     CLUSTERS: { description: "DaskCluster (kubernetes.dask.org/v1 daskclusters)" },
     WORKER_GROUPS: { description: "DaskWorkerGroup (daskworkergroups)" },
@@ -31,16 +45,20 @@ const DaskResource = builder.enumType("DaskResource", {
 const DaskCluster = builder.objectRef<DaskClusterModel>("DaskCluster").implement({
   description: "A Dask cluster, joined with its scheduler and worker pods.",
   fields: (t) => ({
-    name: t.exposeString("name"),
-    project: t.exposeString("project"),
-    user: t.exposeString("user", { nullable: true, description: "The value of its user label." }),
-    phase: t.expose("phase", { type: DaskClusterPhase }),
+    name: t.exposeString("name", { description: "The DaskCluster's name, unique in its project." }),
+    project: t.exposeString("project", { description: "The namespace it is in." }),
+    user: t.exposeString("user", { nullable: true, description: "The value of its user label; null when it has none." }),
+    phase: t.expose("phase", { type: DaskClusterPhase, description: "The operator's status.phase." }),
     desiredWorkers: t.exposeInt("desiredWorkers", { description: "spec.worker.replicas, as set by the user or the autoscaler." }),
     workers: t.exposeInt("workers", { description: "Worker pods that exist and are not being deleted." }),
     readyWorkers: t.exposeInt("readyWorkers", { description: "Worker pods whose Ready condition is True." }),
-    schedulerReady: t.exposeBoolean("schedulerReady"),
-    scheduler: t.expose("scheduler", { type: Pod, nullable: true }),
-    createdAt: t.expose("createdAt", { type: DateTime, nullable: true }),
+    schedulerReady: t.exposeBoolean("schedulerReady", { description: "Its scheduler pod's Ready condition is True: it accepts work." }),
+    scheduler: t.expose("scheduler", { type: Pod, nullable: true, description: "Its scheduler pod; null while there is none." }),
+    createdAt: t.expose("createdAt", {
+      type: DateTime,
+      nullable: true,
+      description: "When the DaskCluster was created (its creationTimestamp); null only if the apiserver did not say.",
+    }),
     resourceVersion: t.exposeString("resourceVersion", { description: "The highest resourceVersion of the cluster and its pods." }),
   }),
 });
@@ -49,44 +67,65 @@ const ownerDescription = "Whom it belongs to: the value of its own user label, e
 const clusterDescription = "The name of its DaskCluster (spec.cluster); null when it names none.";
 
 const DaskWorkerGroup = builder.objectRef<DaskWorkerGroupModel>("DaskWorkerGroup").implement({
+  description: "A group of Dask workers of a cluster (the operator makes a default one per cluster), joined with its worker pods.",
   fields: (t) => ({
-    name: t.exposeString("name"),
-    project: t.exposeString("project"),
+    name: t.exposeString("name", { description: "The DaskWorkerGroup's name, unique in its project." }),
+    project: t.exposeString("project", { description: "The namespace it is in." }),
     user: t.exposeString("user", { nullable: true, description: ownerDescription }),
     cluster: t.exposeString("cluster", { nullable: true, description: clusterDescription }),
-    desiredWorkers: t.exposeInt("desiredWorkers"),
-    workers: t.exposeInt("workers"),
-    readyWorkers: t.exposeInt("readyWorkers"),
-    resourceVersion: t.exposeString("resourceVersion"),
+    desiredWorkers: t.exposeInt("desiredWorkers", { description: "spec.worker.replicas: how many workers it should have." }),
+    workers: t.exposeInt("workers", { description: "Its worker pods that exist and are not being deleted." }),
+    readyWorkers: t.exposeInt("readyWorkers", { description: "Its worker pods whose Ready condition is True." }),
+    resourceVersion: t.exposeString("resourceVersion", {
+      description: "The highest resourceVersion of the worker group and its pods. Opaque: compare for equality only.",
+    }),
   }),
 });
 
 const DaskAutoscaler = builder.objectRef<DaskAutoscalerModel>("DaskAutoscaler").implement({
+  description: "The adaptive scaling bounds of a Dask cluster: the operator sets its desiredWorkers between minimum and maximum.",
   fields: (t) => ({
-    name: t.exposeString("name"),
-    project: t.exposeString("project"),
+    name: t.exposeString("name", { description: "The DaskAutoscaler's name, unique in its project." }),
+    project: t.exposeString("project", { description: "The namespace it is in." }),
     user: t.exposeString("user", { nullable: true, description: ownerDescription }),
     cluster: t.exposeString("cluster", { nullable: true, description: clusterDescription }),
-    minimum: t.exposeInt("minimum"),
-    maximum: t.exposeInt("maximum"),
-    resourceVersion: t.exposeString("resourceVersion"),
+    minimum: t.exposeInt("minimum", { description: "spec.minimum: the fewest workers the cluster scales down to." }),
+    maximum: t.exposeInt("maximum", { description: "spec.maximum: the most workers the cluster scales up to." }),
+    resourceVersion: t.exposeString("resourceVersion", {
+      description: "The autoscaler's resourceVersion. Opaque: compare for equality only.",
+    }),
   }),
 });
 
 const DaskJob = builder.objectRef<DaskJobModel>("DaskJob").implement({
+  description: "A Dask job: a runner pod that runs a script on a Dask cluster the operator makes for it.",
   fields: (t) => ({
-    name: t.exposeString("name"),
-    project: t.exposeString("project"),
+    name: t.exposeString("name", { description: "The DaskJob's name, unique in its project." }),
+    project: t.exposeString("project", { description: "The namespace it is in." }),
     user: t.exposeString("user", { nullable: true, description: ownerDescription }),
-    status: t.expose("status", { type: DaskJobStatus }),
+    status: t.expose("status", { type: DaskJobStatus, description: "The operator's status.jobStatus." }),
     cluster: t.exposeString("cluster", {
       nullable: true,
       description: "The name of the DaskCluster the job runs on (status.clusterName); null until the operator has made it.",
     }),
-    startTime: t.expose("startTime", { type: DateTime, nullable: true }),
-    endTime: t.expose("endTime", { type: DateTime, nullable: true }),
-    runnerPod: t.expose("runnerPod", { type: Pod, nullable: true }),
-    resourceVersion: t.exposeString("resourceVersion"),
+    startTime: t.expose("startTime", {
+      type: DateTime,
+      nullable: true,
+      description: "When the job started (status.startTime); null until it has.",
+    }),
+    endTime: t.expose("endTime", {
+      type: DateTime,
+      nullable: true,
+      description: "When the job ended (status.endTime); null until it has.",
+    }),
+    runnerPod: t.expose("runnerPod", {
+      type: Pod,
+      nullable: true,
+      description: "The pod that runs the job's script; null while there is none.",
+    }),
+    resourceVersion: t.exposeString("resourceVersion", {
+      description: "The highest resourceVersion of the job and its runner pod. Opaque: compare for equality only.",
+    }),
   }),
 });
 
@@ -109,20 +148,28 @@ const listArgs = builder.args((t) => ({
 builder.queryFields((t) => ({
   daskClusters: t.field({
     type: [DaskCluster],
+    description: "The Dask clusters of a project, from kubesub's caches.",
     args: listArgs,
     resolve: (_r, args, ctx) => ctx.dask.list<DaskClusterModel>("CLUSTERS", args, ctx.access),
   }),
   daskWorkerGroups: t.field({
     type: [DaskWorkerGroup],
+    description: "The Dask worker groups of a project, from kubesub's caches.",
     args: listArgs,
     resolve: (_r, args, ctx) => ctx.dask.list<DaskWorkerGroupModel>("WORKER_GROUPS", args, ctx.access),
   }),
   daskAutoscalers: t.field({
     type: [DaskAutoscaler],
+    description: "The Dask autoscalers of a project, from kubesub's caches.",
     args: listArgs,
     resolve: (_r, args, ctx) => ctx.dask.list<DaskAutoscalerModel>("AUTOSCALERS", args, ctx.access),
   }),
-  daskJobs: t.field({ type: [DaskJob], args: listArgs, resolve: (_r, args, ctx) => ctx.dask.list<DaskJobModel>("JOBS", args, ctx.access) }),
+  daskJobs: t.field({
+    type: [DaskJob],
+    description: "The Dask jobs of a project, from kubesub's caches.",
+    args: listArgs,
+    resolve: (_r, args, ctx) => ctx.dask.list<DaskJobModel>("JOBS", args, ctx.access),
+  }),
 }));
 
 builder.subscriptionField("daskEvents", (t) =>

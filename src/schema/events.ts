@@ -6,6 +6,11 @@ import { cursorDescription, DateTime, EventCauseEnum, InitialStateComplete, Reso
 const coalescedDescription =
   "How many changes to this object this event stands for: 1, or more when this client read too slowly and kubesub merged the changes it had not sent it yet into one (previous is then what it last sent, changedFields every field they changed, cursor the last one's).";
 
+const resourceVersionDescription =
+  "The apiserver's resourceVersion of the change this event tells (for a joined object, the highest of its parts). Opaque: compare for equality only; to resume a stream use cursor.";
+const observedAtDescription = "When kubesub saw the change (its own clock), not when it happened in the cluster.";
+const causeDescription = "Why the object entered or left this stream: part of the initial state, created or deleted, or a filter change.";
+
 type Of<M, K extends StreamEvent<M>["type"]> = Extract<StreamEvent<M>, { type: K }>;
 // biome-ignore lint/suspicious/noExplicitAny: Pothos refs of any builder type
 type AnyRef = ObjectRef<any, any>;
@@ -25,10 +30,14 @@ export function changeMembers<M>(name: string, field: string, model: ObjectRef<n
   const added = builder.objectRef<Of<M, "added">>(`${name}Added`).implement({
     description: `${what} entered this stream: it exists now (INITIAL_STATE), was created, or now matches the filter.`,
     fields: (t) => ({
-      [field]: t.field({ type: model as AnyRef, resolve: (event) => event.object as never }),
-      cause: t.expose("cause", { type: EventCauseEnum }),
-      resourceVersion: t.exposeString("resourceVersion"),
-      observedAt: t.expose("observedAt", { type: DateTime }),
+      [field]: t.field({
+        type: model as AnyRef,
+        description: `The ${name} as it is now.`,
+        resolve: (event) => event.object as never,
+      }),
+      cause: t.expose("cause", { type: EventCauseEnum, description: causeDescription }),
+      resourceVersion: t.exposeString("resourceVersion", { description: resourceVersionDescription }),
+      observedAt: t.expose("observedAt", { type: DateTime, description: observedAtDescription }),
       cursor: t.exposeString("cursor", { description: cursorDescription }),
       coalesced: t.int({ description: coalescedDescription, resolve: (event) => event.coalesced ?? 1 }),
     }),
@@ -36,15 +45,19 @@ export function changeMembers<M>(name: string, field: string, model: ObjectRef<n
   const updated = builder.objectRef<Of<M, "updated">>(`${name}Updated`).implement({
     description: `${what} in this stream changed in a field this API serves.`,
     fields: (t) => ({
-      [field]: t.field({ type: model as AnyRef, resolve: (event) => event.object as never }),
+      [field]: t.field({
+        type: model as AnyRef,
+        description: `The ${name} as it is now, after the change.`,
+        resolve: (event) => event.object as never,
+      }),
       previous: t.field({
         type: model as AnyRef,
         description: "As this stream last sent it.",
         resolve: (event) => event.previous as never,
       }),
       changedFields: t.exposeStringList("changedFields", { description: `Names of the ${name} fields that differ from previous.` }),
-      resourceVersion: t.exposeString("resourceVersion"),
-      observedAt: t.expose("observedAt", { type: DateTime }),
+      resourceVersion: t.exposeString("resourceVersion", { description: resourceVersionDescription }),
+      observedAt: t.expose("observedAt", { type: DateTime, description: observedAtDescription }),
       cursor: t.exposeString("cursor", { description: cursorDescription }),
       coalesced: t.int({ description: coalescedDescription, resolve: (event) => event.coalesced ?? 1 }),
     }),
@@ -52,10 +65,14 @@ export function changeMembers<M>(name: string, field: string, model: ObjectRef<n
   const deleted = builder.objectRef<Of<M, "deleted">>(`${name}Deleted`).implement({
     description: `${what} left this stream: it was deleted, or no longer matches the filter. ${field} is its last known state.`,
     fields: (t) => ({
-      [field]: t.field({ type: model as AnyRef, resolve: (event) => event.object as never }),
-      cause: t.expose("cause", { type: EventCauseEnum }),
-      resourceVersion: t.exposeString("resourceVersion"),
-      observedAt: t.expose("observedAt", { type: DateTime }),
+      [field]: t.field({
+        type: model as AnyRef,
+        description: `The ${name} as kubesub last knew it, before it was deleted or stopped matching.`,
+        resolve: (event) => event.object as never,
+      }),
+      cause: t.expose("cause", { type: EventCauseEnum, description: causeDescription }),
+      resourceVersion: t.exposeString("resourceVersion", { description: resourceVersionDescription }),
+      observedAt: t.expose("observedAt", { type: DateTime, description: observedAtDescription }),
       cursor: t.exposeString("cursor", { description: cursorDescription }),
       coalesced: t.int({ description: coalescedDescription, resolve: (event) => event.coalesced ?? 1 }),
     }),

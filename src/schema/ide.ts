@@ -4,7 +4,14 @@ import { afterArgDescription, DateTime } from "./common.ts";
 import { changeMembers, eventUnion } from "./events.ts";
 import { Pod } from "./pod.ts";
 
-export const IDEKind = builder.enumType("IDEKind", { values: ["JUPYTERLAB", "RSTUDIO", "VSCODE"] as const });
+export const IDEKind = builder.enumType("IDEKind", {
+  description: "Which IDE the session runs.",
+  values: {
+    JUPYTERLAB: { description: "JupyterLab (or Jupyter Notebook)." },
+    RSTUDIO: { description: "RStudio Server." },
+    VSCODE: { description: "VS Code in the browser (code-server)." },
+  },
+});
 
 const IDEStatus = builder.enumType("IDEStatus", {
   description: "Derived from the IDE's pods, first match wins.",
@@ -35,16 +42,22 @@ const IDEConvention = builder.enumType("IDEConvention", {
 export const IDE = builder.objectRef<IDEModel>("IDE").implement({
   description: "An IDE session: JupyterLab, RStudio or VS Code.",
   fields: (t) => ({
-    name: t.exposeString("name"),
-    project: t.exposeString("project"),
-    kind: t.expose("kind", { type: IDEKind }),
-    user: t.exposeString("user", { nullable: true }),
-    status: t.expose("status", { type: IDEStatus }),
+    name: t.exposeString("name", {
+      description: "The IDE's name, unique in its project: the Notebook's name, the kubesub.io/ide-name label, or the pod's name.",
+    }),
+    project: t.exposeString("project", { description: "The namespace it runs in." }),
+    kind: t.expose("kind", { type: IDEKind, description: "Which IDE it is." }),
+    user: t.exposeString("user", {
+      nullable: true,
+      description:
+        "Whose IDE it is, as its convention says (user label, Kubeflow creator, JupyterHub username); null when it does not say.",
+    }),
+    status: t.expose("status", { type: IDEStatus, description: "Where it is in its life, derived from its pods." }),
     ready: t.exposeBoolean("ready", { description: "status is READY." }),
     restarts: t.exposeInt("restarts", { description: "Container restarts across its pods." }),
     startedAt: t.expose("startedAt", { type: DateTime, nullable: true, description: "When its oldest live pod started." }),
-    pods: t.expose("pods", { type: [Pod] }),
-    convention: t.expose("convention", { type: IDEConvention }),
+    pods: t.expose("pods", { type: [Pod], description: "Its live pods; empty while it has none (PENDING or STOPPED)." }),
+    convention: t.expose("convention", { type: IDEConvention, description: "How kubesub recognised it." }),
     resourceVersion: t.exposeString("resourceVersion", { description: "The highest resourceVersion of its objects." }),
   }),
 });
