@@ -64,7 +64,8 @@ const ContainerStatus = builder.objectRef<ContainerStatusModel>("ContainerStatus
     startedAt: t.expose("startedAt", {
       type: DateTime,
       nullable: true,
-      description: "When the container started running (RUNNING), or last started (TERMINATED); null while it never has.",
+      description:
+        "When the container started running (RUNNING), or started the run that ended (TERMINATED); null while it is WAITING or UNKNOWN.",
     }),
   }),
 });
