@@ -45,6 +45,7 @@ import { noObserver } from "../src/streams/subscribers/stream-observer.ts";
 import { SubscriptionLimits } from "../src/streams/subscribers/subscription-limits.ts";
 import { ViewRegistry } from "../src/streams/views/view-registry.ts";
 import { type RealisticPodState, realisticJupyterLabPod } from "../test/helpers/realistic-objects.ts";
+import { readToInitialState } from "./initial-state-probe.ts";
 import { benchKubesubOptions } from "./server-process.ts";
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
@@ -268,34 +269,13 @@ async function runChild(task: ChildTask): Promise<ChildResult> {
     ...(transforms ? { transformFor: transforms } : {}),
   });
   const { port } = await app.listen(0, "127.0.0.1");
-  const operations = ["pods.graphql", "stream-events.graphql"].map((file) => readFileSync(here(`../examples/operations/${file}`), "utf8"));
   await fullGc();
   const start = performance.now();
-  const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
-    method: "POST",
-    headers: { accept: "text/event-stream", "content-type": "application/json" },
-    body: JSON.stringify({ query: operations.join("\n"), operationName: "PodEvents", variables: { project } }),
-  });
-  if (!response.ok || !response.body) throw new Error(`subscription refused: HTTP ${response.status}`);
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let tail = "";
-  let bytes = 0;
-  let frames = 0;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("the stream ended before InitialStateComplete");
-    bytes += value.byteLength;
-    const text = tail + decoder.decode(value, { stream: true });
-    frames += text.split("\n\n").length - 1;
-    if (text.includes('"__typename":"InitialStateComplete"')) break;
-    tail = text.slice(-64);
-  }
+  const { bytes, frames } = await readToInitialState(port, here(".."), project);
   result.initialStateMs = performance.now() - start;
   result.listMs = listedAt - start;
   result.events = frames;
   result.bytes = bytes;
-  await reader.cancel();
   await app.shutdown();
   return result;
 }

@@ -17,13 +17,14 @@
 // - with --baseline DIR, the same of an earlier checkout of kubesub (`git worktree add DIR <commit>`).
 // Figures go to bench/results/snapshot.json.
 import { execFileSync, fork } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import https from "node:https";
 import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LocalControlPlane, resolveBinaries } from "../test/helpers/control-plane-processes.ts";
 import { realisticJupyterLabPod } from "../test/helpers/realistic-objects.ts";
+import { readToInitialState } from "./initial-state-probe.ts";
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const argument = (name: string) => {
@@ -131,7 +132,6 @@ async function measureKubesub(target: Target, root: string): Promise<Sample> {
   kubeConfig.setCurrentContext("admin");
   const app = createKubesub({ ...benchKubesubOptions(kubeApiSources(kubeConfig)), syncTimeoutMs: 600_000, watchScope: "cluster" });
   const { port } = await app.listen(0, "127.0.0.1");
-  const operations = ["pods.graphql", "stream-events.graphql"].map((file) => readFileSync(join(root, "examples/operations", file), "utf8"));
   const start = performance.now();
   let listMs: number | undefined;
   // Polled, not awaited: the informer registry is what every checkout has.
@@ -141,30 +141,10 @@ async function measureKubesub(target: Target, root: string): Promise<Sample> {
       .some((entry: { key: string; informer: { hasSynced: boolean } }) => entry.key.startsWith("pods") && entry.informer.hasSynced);
     if (synced && listMs === undefined) listMs = performance.now() - start;
   }, 20);
-  const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
-    method: "POST",
-    headers: { accept: "text/event-stream", "content-type": "application/json" },
-    body: JSON.stringify({ query: operations.join("\n"), operationName: "PodEvents", variables: { project } }),
-  });
-  if (!response.ok || !response.body) throw new Error(`subscription refused: HTTP ${response.status}`);
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let tail = "";
-  let bytes = 0;
-  let frames = 0;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("the stream ended before InitialStateComplete");
-    bytes += value.byteLength;
-    const text = tail + decoder.decode(value, { stream: true });
-    frames += text.split("\n\n").length - 1;
-    if (text.includes('"__typename":"InitialStateComplete"')) break;
-    tail = text.slice(-64);
-  }
+  const { bytes, frames } = await readToInitialState(port, root, project);
   const ms = performance.now() - start;
   clearInterval(probe);
   const rssBytes = process.memoryUsage().rss;
-  await reader.cancel();
   await app.shutdown();
   return { measure: "kubesub", root, ms, listMs, bytes, frames, rssBytes };
 }

@@ -12,25 +12,13 @@ import { podResource } from "../../src/kube/resources.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 import { controlPlane, type TestNamespace } from "../helpers/control-plane.ts";
 import { kubeConfigFor } from "../helpers/control-plane-kube.ts";
-import { type RealisticPodState, realisticJupyterLabPod } from "../helpers/realistic-objects.ts";
+import { type RealisticPodState, realisticJupyterLabPod, realisticPodStates } from "../helpers/realistic-objects.ts";
 
 const cp = controlPlane();
 let ns: TestNamespace;
 const finalizer = "kubesub.io/test-keeps-it-terminating";
 
-const states: RealisticPodState[] = [
-  "pending",
-  "init",
-  "creating",
-  "running",
-  "ready",
-  "crashloop",
-  "imagepull",
-  "oomkilled",
-  "succeeded",
-  "failed",
-  "terminating",
-];
+const states = realisticPodStates;
 
 /** Creates the fixture's pod as a client would (no server-set fields), then writes its status as a kubelet would. */
 async function createRealisticPod(state: RealisticPodState, index: number): Promise<void> {

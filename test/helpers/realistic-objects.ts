@@ -21,6 +21,21 @@ export type RealisticPodState =
   | "failed"
   | "terminating";
 
+/** Every state, in the order of a pod's life: for tests that go through them all. */
+export const realisticPodStates: readonly RealisticPodState[] = [
+  "pending",
+  "init",
+  "creating",
+  "running",
+  "ready",
+  "crashloop",
+  "imagepull",
+  "oomkilled",
+  "succeeded",
+  "failed",
+  "terminating",
+];
+
 /** Which IDE convention labels the pod (kubesub's labels, a Kubeflow Notebook's StatefulSet, JupyterHub's KubeSpawner). */
 export type RealisticConvention = "kubesub-labels" | "kubeflow-notebook" | "jupyterhub";
 

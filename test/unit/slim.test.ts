@@ -48,22 +48,11 @@ import {
   realisticDaskWorkerGroup,
   realisticJupyterLabPod,
   realisticNotebook,
+  realisticPodStates,
 } from "../helpers/realistic-objects.ts";
 import { userLabel } from "../helpers/settings.ts";
 
-const states: RealisticPodState[] = [
-  "pending",
-  "init",
-  "creating",
-  "running",
-  "ready",
-  "crashloop",
-  "imagepull",
-  "oomkilled",
-  "succeeded",
-  "failed",
-  "terminating",
-];
+const states = realisticPodStates;
 const conventions: RealisticConvention[] = ["kubesub-labels", "kubeflow-notebook", "jupyterhub"];
 /** The configured user label is any label: the transform keeps them all. */
 const userLabels = [userLabel, "hub.jupyter.org/username", "app", "absent"];
