@@ -43,7 +43,7 @@ fi
 source tools/image/container-flags.sh
 phase_done tools
 
-bash tools/image/stand-in-base.sh
+bash tools/image/stand-in-base.sh || die "could not make the stand-in base image (see above)"
 phase_done "stand-in base"
 
 version="$(node -p 'require("./package.json").version')"
@@ -51,15 +51,17 @@ image="localhost/kubesub:$version"
 previous="$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)"
 build_dir="$(mktemp -d)"
 trap 'rm -rf "$build_dir"' EXIT
+# The build's `npm ci` uses this machine's registry, and its CA bundle when there is one.
+printf 'registry=%s\nupdate-notifier=false\n' "$(npm config get registry)" >"$build_dir/npmrc"
+build_mounts=(--volume "$build_dir/npmrc:/root/.npmrc:ro")
 ca_bundle=/etc/ssl/certs/ca-certificates.crt
-build_mounts=()
 if [ -f "$ca_bundle" ]; then
-  printf 'cafile=/run/kubesub-build/ca.crt\nupdate-notifier=false\n' >"$build_dir/npmrc"
-  build_mounts=(--volume "$ca_bundle:/run/kubesub-build/ca.crt:ro" --volume "$build_dir/npmrc:/root/.npmrc:ro")
+  printf 'cafile=/run/kubesub-build/ca.crt\n' >>"$build_dir/npmrc"
+  build_mounts+=(--volume "$ca_bundle:/run/kubesub-build/ca.crt:ro")
 fi
 log "building $image from the Dockerfile"
 buildah bud --quiet --pull=never --layers --network host "${CONTAINER_FLAGS[@]}" "${build_mounts[@]}" \
-  --tag "$image" --file Dockerfile . >/dev/null
+  --tag "$image" --file Dockerfile . >/dev/null || die "buildah could not build the Dockerfile (see above)"
 current="$(podman image inspect --format '{{.Id}}' "$image")"
 # The image this build replaced is untagged now; the build's cached layers stay.
 if [ -n "$previous" ] && [ "$previous" != "$current" ]; then podman rmi "$previous" >/dev/null 2>&1 || true; fi
