@@ -2,6 +2,9 @@
 //
 //   node tools/image/run-check.ts <image>
 //
+// tools/image/check.sh runs it after the build, with the runtime flags this machine needs in
+// KUBESUB_CONTAINER_FLAGS (tools/image/container-flags.sh).
+//
 // The container gets the Deployment's securityContext (uid and gid, fsGroup as a supplementary
 // group, no privilege escalation, every capability dropped, the runtime's default seccomp profile,
 // a read-only root filesystem with no writable /tmp: podman's --read-only would add tmpfs mounts
@@ -197,6 +200,15 @@ function statusField(status: string, field: string): string {
   return status.match(new RegExp(`^${field}:\\s*(.*)$`, "m"))?.[1]?.trim() ?? "";
 }
 
+// Interrupted, the check still removes its container and secret files.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, async () => {
+    await run("podman", ["rm", "--force", "--time", "0", name]).catch(() => {});
+    await rm(scratch, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
+
 let failed = false;
 try {
   say(`deploy/base/deployment.yaml mirrored: ${runArgs.slice(runArgs.indexOf("--user"), runArgs.indexOf("--env")).join(" ")}`);
@@ -299,6 +311,7 @@ try {
   const terminated = performance.now();
   await podman("kill", "--signal", "TERM", name);
   const exited = podman("wait", name).then((code) => ({ code: Number(code), after: performance.now() - terminated }));
+  exited.catch(() => {}); // awaited below, after the stream's end
   let ending: Awaited<ReturnType<typeof nextEvent>>;
   do ending = await nextEvent("StreamError SHUTTING_DOWN after SIGTERM", exitBudgetMs);
   while (ending.typename !== undefined && ending.typename !== "StreamError");
