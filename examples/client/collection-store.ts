@@ -64,12 +64,14 @@ export function namespacedName(object: object): string {
  *
  * Contract:
  * - begin() starts a (re)subscription: from then until complete(), changes and ResourceUnavailable
- *   events are staged, in order, and the collections shown do not change;
- * - complete(resumed: false) (a fresh snapshot): the staged changes build new collections, which
- *   replace the shown ones whole. Objects absent from the snapshot (deleted while away) are gone;
+ *   events are staged, in order, and the collections shown do not change. Changes staged by a
+ *   subscription that ended before its InitialStateComplete are kept ahead of the next one's: a
+ *   resumed stream cut off in the middle of the changes missed resumes after the last one received;
+ * - complete(resumed: false) (a fresh snapshot): the changes staged by this subscription build new
+ *   collections, which replace the shown ones whole (those kept from an earlier one are dropped). Objects absent from the snapshot (deleted while away) are gone;
  *   there is never a moment with only part of the snapshot shown;
- * - complete(resumed: true) (the changes missed since the cursor): the staged changes are applied,
- *   in order, to the collections shown;
+ * - complete(resumed: true) (the changes missed since the cursor): the staged changes, those kept
+ *   from earlier subscriptions first, are applied in order to the collections shown;
  * - in both cases the staged ResourceUnavailable events replace the unavailable ones (kubesub
  *   repeats, at every subscription, each resource it still cannot read);
  * - after complete(), each change applies at once: upsert adds or replaces the object under its key,
@@ -87,7 +89,7 @@ export class CollectionStore<C extends Collections<C>, U extends Unavailable> {
   private unavailable = new Map<string, U>();
   /** Maps handed out by view() since their last copy: copied before the next write. */
   private readonly shared = new WeakSet<object>();
-  private staged: { changes: ObjectChange<C>[]; unavailable: U[] } | undefined;
+  private staged: { earlier: ObjectChange<C>[]; changes: ObjectChange<C>[]; unavailable: U[] } | undefined;
   private loaded = false;
   private current: CollectionView<C, U> | undefined;
 
@@ -102,9 +104,10 @@ export class CollectionStore<C extends Collections<C>, U extends Unavailable> {
     return this.staged !== undefined;
   }
 
-  /** A (re)subscription starts; anything staged by the one before is dropped. */
+  /** A (re)subscription starts; the changes an unfinished one before it staged are kept, its ResourceUnavailable events dropped. */
   begin(): void {
-    this.staged = { changes: [], unavailable: [] };
+    const earlier = this.staged ? [...this.staged.earlier, ...this.staged.changes] : [];
+    this.staged = { earlier, changes: [], unavailable: [] };
   }
 
   /** Applies a change, or stages it until complete(); returns it as applied, or undefined if staged. */
@@ -129,12 +132,12 @@ export class CollectionStore<C extends Collections<C>, U extends Unavailable> {
 
   /** InitialStateComplete: shows what was staged, as a fresh snapshot or as the changes missed. */
   complete(resumed: boolean): Completion<C> {
-    const staged = this.staged ?? { changes: [], unavailable: [] };
+    const staged = this.staged ?? { earlier: [], changes: [], unavailable: [] };
     this.staged = undefined;
     this.loaded = true;
     this.unavailable = new Map(staged.unavailable.map((event) => [event.resource, event]));
     this.current = undefined;
-    if (resumed) return { kind: "changes", changes: staged.changes.map((change) => this.apply(change)) };
+    if (resumed) return { kind: "changes", changes: [...staged.earlier, ...staged.changes].map((change) => this.apply(change)) };
     const maps = emptyMaps<C>(this.names);
     for (const change of staged.changes) {
       const map = maps[change.collection] as Map<string, unknown>;

@@ -73,7 +73,9 @@ export interface LiveCollectionOptions<TData, TVariables extends ResumableVariab
  *   the collections only at InitialStateComplete: a reconnect never shows a half-filled table, and
  *   objects deleted while the client was away are gone;
  * - a resumed subscription (InitialStateComplete { resumed: true }) applies the changes missed to
- *   the collections as they are, also at InitialStateComplete;
+ *   the collections as they are, also at InitialStateComplete; if it is cut off before, the changes
+ *   it received are kept and applied with those of the next one (which resumes after them), or
+ *   dropped if that one gets a fresh snapshot;
  * - after that, XAdded and XUpdated replace the object under its key and XDeleted removes it, as
  *   they arrive; coalesced events (one for several changes of a slow reader) are no different;
  * - until InitialStateComplete, the collections shown are the last complete ones (empty at first,

@@ -161,6 +161,29 @@ describe("LiveCollection over a scripted transport", () => {
     expect(collection.getSnapshot().connection).toEqual({ phase: "live", resumed: true });
   });
 
+  it("keeps the changes missed of a resumed subscription cut off before InitialStateComplete: the next one resumes after them", () => {
+    const { collection, send, retry, subscriptions } = scripted();
+    send(added(pod("a"), "INITIAL_STATE"), added(pod("b"), "INITIAL_STATE"), complete(false, 2));
+    send(streamError("SHUTTING_DOWN", true));
+    retry();
+    const missedFirst = [updated(pod("a", "Failed")), deleted(pod("b"))];
+    send(...missedFirst);
+    subscriptions.at(-1)?.sink.complete();
+    retry();
+    expect(subscriptions.at(-1)?.variables.after).toBe(missedFirst[1]?.cursor);
+    send(added(pod("c")), complete(true, 1));
+    expect(rows(collection.getSnapshot())).toEqual(["team-a/a Failed", "team-a/c Running"]);
+
+    // Cut off again, and this time kubesub answers with a snapshot: what was kept is dropped.
+    send(streamError("SHUTTING_DOWN", true));
+    retry();
+    send(deleted(pod("c")));
+    subscriptions.at(-1)?.sink.complete();
+    retry();
+    send(added(pod("c"), "INITIAL_STATE"), added(pod("d"), "INITIAL_STATE"), complete(false, 2));
+    expect(rows(collection.getSnapshot())).toEqual(["team-a/c Running", "team-a/d Running"]);
+  });
+
   it("treats coalesced events as upserts and removals like any other (a deletion then an addition arrives as one update)", () => {
     const { collection, send } = scripted();
     send(complete(false, 0));
