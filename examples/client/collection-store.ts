@@ -2,6 +2,7 @@
 // across reconnects: what a (re)subscription sends before InitialStateComplete is held back and
 // shown in one step when InitialStateComplete says what it was. No transport, no timers: the
 // reducer that LiveCollection (./live-collection.ts) runs on every event.
+import { PersistentMap } from "./persistent-map.ts";
 
 /**
  * Collection name -> the type of its objects, as one stream fills them: `{ pods: Pod }`, or
@@ -68,8 +69,9 @@ export function namespacedName(object: object): string {
  *   subscription that ended before its InitialStateComplete are kept ahead of the next one's: a
  *   resumed stream cut off in the middle of the changes missed resumes after the last one received;
  * - complete(resumed: false) (a fresh snapshot): the changes staged by this subscription build new
- *   collections, which replace the shown ones whole (those kept from an earlier one are dropped). Objects absent from the snapshot (deleted while away) are gone;
- *   there is never a moment with only part of the snapshot shown;
+ *   collections, which replace the shown ones whole (those kept from an earlier one are dropped).
+ *   Objects absent from the snapshot (deleted while away) are gone; there is never a moment with
+ *   only part of the snapshot shown;
  * - complete(resumed: true) (the changes missed since the cursor): the staged changes, those kept
  *   from earlier subscriptions first, are applied in order to the collections shown;
  * - in both cases the staged ResourceUnavailable events replace the unavailable ones (kubesub
@@ -79,16 +81,15 @@ export function namespacedName(object: object): string {
  *   upsert whose `readable` names a resource removes it.
  *
  * view() returns the same object until something changes, then a new one; the maps it hands out
- * are never mutated afterwards (the store copies a map before its next write, once per view taken:
- * O(size of that collection), however many changes fall between two views).
+ * are never changed (each collection is a PersistentMap: a change makes a new version sharing
+ * almost everything with the last, so a view after every event stays cheap at 50,000 objects).
  */
 export class CollectionStore<C extends Collections<C>, U extends Unavailable> {
   private readonly key: KeyOf<C>;
   private readonly names: readonly (keyof C)[];
-  private maps: { [K in keyof C]: Map<string, C[K]> };
-  private unavailable = new Map<string, U>();
-  /** Maps handed out by view() since their last copy: copied before the next write. */
-  private readonly shared = new WeakSet<object>();
+  private maps: { [K in keyof C]: PersistentMap<string, C[K]> };
+  /** Never changed in place: replaced by a copy on every change. */
+  private unavailable: ReadonlyMap<string, U> = new Map();
   private staged: { earlier: ObjectChange<C>[]; changes: ObjectChange<C>[]; unavailable: U[] } | undefined;
   private loaded = false;
   private current: CollectionView<C, U> | undefined;
@@ -96,7 +97,7 @@ export class CollectionStore<C extends Collections<C>, U extends Unavailable> {
   constructor(names: readonly (keyof C)[], key: KeyOf<C> = namespacedName) {
     this.names = names;
     this.key = key;
-    this.maps = emptyMaps<C>(names);
+    this.maps = Object.fromEntries(names.map((name) => [name, PersistentMap.from()])) as typeof this.maps;
   }
 
   /** Whether events are being staged (between begin() and complete()). */
@@ -125,7 +126,7 @@ export class CollectionStore<C extends Collections<C>, U extends Unavailable> {
       this.staged.unavailable.push(event);
       return false;
     }
-    this.writableUnavailable().set(event.resource, event);
+    this.unavailable = new Map(this.unavailable).set(event.resource, event);
     this.current = undefined;
     return true;
   }
@@ -138,51 +139,41 @@ export class CollectionStore<C extends Collections<C>, U extends Unavailable> {
     this.unavailable = new Map(staged.unavailable.map((event) => [event.resource, event]));
     this.current = undefined;
     if (resumed) return { kind: "changes", changes: [...staged.earlier, ...staged.changes].map((change) => this.apply(change)) };
-    const maps = emptyMaps<C>(this.names);
+    const maps = new Map(this.names.map((name) => [name, new Map<string, unknown>()]));
     for (const change of staged.changes) {
-      const map = maps[change.collection] as Map<string, unknown>;
+      const map = maps.get(change.collection);
+      if (!map) throw undeclared(change.collection);
       const key = this.key(change.object, change.collection);
       if (change.type === "upsert") map.set(key, change.object);
       else map.delete(key);
     }
-    this.maps = maps;
+    this.maps = Object.fromEntries(this.names.map((name) => [name, PersistentMap.from(maps.get(name))])) as typeof this.maps;
     return { kind: "snapshot" };
   }
 
   view(): CollectionView<C, U> {
     if (this.current) return this.current;
-    for (const name of this.names) this.shared.add(this.maps[name]);
-    this.shared.add(this.unavailable);
     this.current = { collections: { ...this.maps }, unavailable: this.unavailable, loaded: this.loaded };
     return this.current;
   }
 
   private apply(change: ObjectChange<C>): AppliedChange<C> {
+    const map = this.maps[change.collection] as PersistentMap<string, unknown> | undefined;
+    if (!map) throw undeclared(change.collection);
     const key = this.key(change.object, change.collection);
-    const map = this.writable(change.collection) as Map<string, unknown>;
     if (change.type === "upsert") {
-      map.set(key, change.object);
-      if (change.readable !== undefined && this.unavailable.has(change.readable)) this.writableUnavailable().delete(change.readable);
-    } else map.delete(key);
+      this.maps[change.collection] = map.set(key, change.object) as (typeof this.maps)[typeof change.collection];
+      if (change.readable !== undefined && this.unavailable.has(change.readable)) {
+        const unavailable = new Map(this.unavailable);
+        unavailable.delete(change.readable);
+        this.unavailable = unavailable;
+      }
+    } else this.maps[change.collection] = map.delete(key) as (typeof this.maps)[typeof change.collection];
     this.current = undefined;
     return { ...change, key };
   }
-
-  private writable<K extends keyof C>(name: K): Map<string, C[K]> {
-    const map = this.maps[name];
-    if (!this.shared.has(map)) return map;
-    this.shared.delete(map);
-    const copy = new Map(map);
-    this.maps[name] = copy;
-    return copy;
-  }
-
-  private writableUnavailable(): Map<string, U> {
-    if (this.shared.delete(this.unavailable)) this.unavailable = new Map(this.unavailable);
-    return this.unavailable;
-  }
 }
 
-function emptyMaps<C>(names: readonly (keyof C)[]): { [K in keyof C]: Map<string, C[K]> } {
-  return Object.fromEntries(names.map((name) => [name, new Map()])) as { [K in keyof C]: Map<string, C[K]> };
+function undeclared(collection: PropertyKey): Error {
+  return new Error(`a change names the collection "${String(collection)}", which its stream definition does not declare`);
 }
