@@ -100,11 +100,6 @@ export class CollectionStore<C extends Collections<C>, U extends Unavailable> {
     this.maps = Object.fromEntries(names.map((name) => [name, PersistentMap.from()])) as typeof this.maps;
   }
 
-  /** Whether events are being staged (between begin() and complete()). */
-  get staging(): boolean {
-    return this.staged !== undefined;
-  }
-
   /** A (re)subscription starts; the changes an unfinished one before it staged are kept, its ResourceUnavailable events dropped. */
   begin(): void {
     const earlier = this.staged ? [...this.staged.earlier, ...this.staged.changes] : [];
