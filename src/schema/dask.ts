@@ -4,9 +4,12 @@ import type {
   DaskJob as DaskJobModel,
   DaskWorkerGroup as DaskWorkerGroupModel,
 } from "../domain/dask.ts";
+import { type ObjectName, objectLocalId, parseObjectLocalId } from "../domain/identity.ts";
+import type { DaskModel, DaskResource as DaskResourceName } from "../streams/dask-streams.ts";
 import { builder } from "./builder.ts";
 import { afterArgDescription, DateTime } from "./common.ts";
 import { changeMembers, eventUnion } from "./events.ts";
+import { detached, idDescription } from "./node.ts";
 import { Pod } from "./pod.ts";
 
 const DaskClusterPhase = builder.enumType("DaskClusterPhase", {
@@ -42,7 +45,19 @@ const DaskResource = builder.enumType("DaskResource", {
   },
 });
 
-const DaskCluster = builder.objectRef<DaskClusterModel>("DaskCluster").implement({
+/** A Dask model's identity: its type, project and name (domain/identity.ts); node(id) reads it from its view. */
+function daskNode<M extends DaskModel>(name: string, resource: DaskResourceName, what: string) {
+  return builder.nodeRef<M, ObjectName>(name, {
+    id: {
+      description: idDescription(what, "its project and name"),
+      resolve: (model) => objectLocalId(model.project, model.name),
+      parse: parseObjectLocalId,
+    },
+    loadWithoutCache: (object, ctx) => detached(ctx.dask.find<M>(resource, object, ctx.access)),
+  });
+}
+
+const DaskCluster = daskNode<DaskClusterModel>("DaskCluster", "CLUSTERS", "Dask cluster").implement({
   description: "A Dask cluster, joined with its scheduler and worker pods.",
   fields: (t) => ({
     name: t.exposeString("name", { description: "The DaskCluster's name, unique in its project." }),
@@ -66,7 +81,7 @@ const DaskCluster = builder.objectRef<DaskClusterModel>("DaskCluster").implement
 const ownerDescription = "Whom it belongs to: the value of its own user label, else that of its cluster's; null while neither is known.";
 const clusterDescription = "The name of its DaskCluster (spec.cluster); null when it names none.";
 
-const DaskWorkerGroup = builder.objectRef<DaskWorkerGroupModel>("DaskWorkerGroup").implement({
+const DaskWorkerGroup = daskNode<DaskWorkerGroupModel>("DaskWorkerGroup", "WORKER_GROUPS", "worker group").implement({
   description: "A group of Dask workers of a cluster (the operator makes a default one per cluster), joined with its worker pods.",
   fields: (t) => ({
     name: t.exposeString("name", { description: "The DaskWorkerGroup's name, unique in its project." }),
@@ -82,7 +97,7 @@ const DaskWorkerGroup = builder.objectRef<DaskWorkerGroupModel>("DaskWorkerGroup
   }),
 });
 
-const DaskAutoscaler = builder.objectRef<DaskAutoscalerModel>("DaskAutoscaler").implement({
+const DaskAutoscaler = daskNode<DaskAutoscalerModel>("DaskAutoscaler", "AUTOSCALERS", "autoscaler").implement({
   description: "The adaptive scaling bounds of a Dask cluster: the operator sets its desiredWorkers between minimum and maximum.",
   fields: (t) => ({
     name: t.exposeString("name", { description: "The DaskAutoscaler's name, unique in its project." }),
@@ -97,7 +112,7 @@ const DaskAutoscaler = builder.objectRef<DaskAutoscalerModel>("DaskAutoscaler").
   }),
 });
 
-const DaskJob = builder.objectRef<DaskJobModel>("DaskJob").implement({
+const DaskJob = daskNode<DaskJobModel>("DaskJob", "JOBS", "Dask job").implement({
   description: "A Dask job: a runner pod that runs a script on a Dask cluster the operator makes for it.",
   fields: (t) => ({
     name: t.exposeString("name", { description: "The DaskJob's name, unique in its project." }),

@@ -1,7 +1,9 @@
 import type { IDE as IDEModel } from "../domain/ide.ts";
+import { type IdeName, ideLocalId, parseIdeLocalId } from "../domain/identity.ts";
 import { builder } from "./builder.ts";
 import { afterArgDescription, DateTime } from "./common.ts";
 import { changeMembers, eventUnion } from "./events.ts";
+import { detached, idDescription } from "./node.ts";
 import { Pod } from "./pod.ts";
 
 export const IDEKind = builder.enumType("IDEKind", {
@@ -39,7 +41,19 @@ const IDEConvention = builder.enumType("IDEConvention", {
   },
 });
 
-export const IDE = builder.objectRef<IDEModel>("IDE").implement({
+const ideNode = builder.nodeRef<IDEModel, IdeName>("IDE", {
+  id: {
+    description: idDescription(
+      "IDE",
+      "what names it: its project, the convention that recognised it and the name that convention gives it (the Notebook's, the kubesub.io/ide-name label's or the pod's)",
+    ),
+    resolve: (ide) => ideLocalId(ide.project, ide.convention, ide.name),
+    parse: parseIdeLocalId,
+  },
+  loadWithoutCache: (name, ctx) => detached(ctx.ides.find(name, ctx.access)),
+});
+
+export const IDE = ideNode.implement({
   description: "An IDE session: JupyterLab, RStudio or VS Code.",
   fields: (t) => ({
     name: t.exposeString("name", {
