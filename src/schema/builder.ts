@@ -1,16 +1,15 @@
 import SchemaBuilder from "@pothos/core";
 import RelayPlugin from "@pothos/plugin-relay";
-import { isInterfaceType, isObjectType } from "graphql";
-import { notAnId } from "../domain/identity.ts";
 import type { Context } from "./context.ts";
 import { decodeGlobalId, encodeGlobalId } from "./global-id.ts";
+import { loadNode } from "./node.ts";
 
 /**
  * The one Pothos builder. Fields are non-null unless they say otherwise.
  *
- * The Relay plugin gives object identity only: the Node interface, the id of every model and
- * node(id) (Relay's Global Object Identification), so that normalised client caches key objects
- * with no configuration. kubesub's lists stay lists, not connections, and nodes(ids) is left out:
+ * The Relay plugin gives object identity only: the Node interface and node(id) (Relay's Global
+ * Object Identification); each model's id field and loader are kubesub's (node.ts). Normalised
+ * client caches key objects by id with no configuration. kubesub's lists stay lists, not connections, and nodes(ids) is left out:
  * each lookup reads one project, as every other query does.
  */
 export const builder = new SchemaBuilder<{
@@ -35,13 +34,7 @@ export const builder = new SchemaBuilder<{
       description:
         "The object with this id, as kubesub's caches hold it now. null when no such object exists, and null too when it is in a project (or belongs to a user) the caller may not read: the answer does not tell which. A string that is not an id kubesub gave is BAD_USER_INPUT; a source that cannot be read now is SOURCE_UNAVAILABLE, as for the lists.",
       args: { id: { description: "The id field of a Pod, IDE, DaskCluster, DaskWorkerGroup, DaskAutoscaler or DaskJob, as received." } },
-      // A well-formed id of a type that is no Node ("Label:...") was never given: the caller's mistake.
-      resolve: (_root, { id }, _context, info, resolveNode) => {
-        const type = info.schema.getType(id.typename);
-        const node = info.schema.getType("Node");
-        if (!isObjectType(type) || !isInterfaceType(node) || !info.schema.isSubType(node, type)) throw notAnId();
-        return resolveNode(id);
-      },
+      resolve: (_root, { id }, context) => loadNode(id, context),
     },
     nodesQueryOptions: false,
   },

@@ -4,12 +4,12 @@ import type {
   DaskJob as DaskJobModel,
   DaskWorkerGroup as DaskWorkerGroupModel,
 } from "../domain/dask.ts";
-import { type ObjectName, objectLocalId, parseObjectLocalId } from "../domain/identity.ts";
+import { objectLocalId, parseObjectLocalId } from "../domain/identity.ts";
 import type { DaskModel, DaskResource as DaskResourceName } from "../streams/dask-streams.ts";
 import { builder } from "./builder.ts";
 import { afterArgDescription, DateTime } from "./common.ts";
 import { changeMembers, eventUnion } from "./events.ts";
-import { detached, idDescription } from "./node.ts";
+import { idDescription, nodeIdentity } from "./node.ts";
 import { Pod } from "./pod.ts";
 
 const DaskClusterPhase = builder.enumType("DaskClusterPhase", {
@@ -45,21 +45,25 @@ const DaskResource = builder.enumType("DaskResource", {
   },
 });
 
-/** A Dask model's identity: its type, project and name (domain/identity.ts); node(id) reads it from its view. */
-function daskNode<M extends DaskModel>(name: string, resource: DaskResourceName, what: string) {
-  return builder.nodeRef<M, ObjectName>(name, {
-    id: {
-      description: idDescription(what, "its project and name"),
-      resolve: (model) => objectLocalId(model.project, model.name),
-      parse: parseObjectLocalId,
-    },
-    loadWithoutCache: (object, ctx) => detached(ctx.dask.find<M>(resource, object, ctx.access)),
-  });
+/** A Dask model's id: its type, project and name (domain/identity.ts); node(id) reads it from its view. */
+function daskId<M extends DaskModel>(typename: string, resource: DaskResourceName): (model: M) => string {
+  return nodeIdentity<M>(
+    typename,
+    (model) => objectLocalId(model.project, model.name),
+    (id, ctx) => ctx.dask.find<M>(resource, parseObjectLocalId(id), ctx.access),
+  );
 }
+const daskNamedBy = "its project and name";
+const clusterId = daskId<DaskClusterModel>("DaskCluster", "CLUSTERS");
+const workerGroupId = daskId<DaskWorkerGroupModel>("DaskWorkerGroup", "WORKER_GROUPS");
+const autoscalerId = daskId<DaskAutoscalerModel>("DaskAutoscaler", "AUTOSCALERS");
+const jobId = daskId<DaskJobModel>("DaskJob", "JOBS");
 
-const DaskCluster = daskNode<DaskClusterModel>("DaskCluster", "CLUSTERS", "Dask cluster").implement({
+const DaskCluster = builder.objectRef<DaskClusterModel>("DaskCluster").implement({
   description: "A Dask cluster, joined with its scheduler and worker pods.",
+  interfaces: [builder.nodeInterfaceRef()],
   fields: (t) => ({
+    id: t.id({ description: idDescription("Dask cluster", daskNamedBy), resolve: clusterId }),
     name: t.exposeString("name", { description: "The DaskCluster's name, unique in its project." }),
     project: t.exposeString("project", { description: "The namespace it is in." }),
     user: t.exposeString("user", { nullable: true, description: "The value of its user label; null when it has none." }),
@@ -81,9 +85,14 @@ const DaskCluster = daskNode<DaskClusterModel>("DaskCluster", "CLUSTERS", "Dask 
 const ownerDescription = "Whom it belongs to: the value of its own user label, else that of its cluster's; null while neither is known.";
 const clusterDescription = "The name of its DaskCluster (spec.cluster); null when it names none.";
 
-const DaskWorkerGroup = daskNode<DaskWorkerGroupModel>("DaskWorkerGroup", "WORKER_GROUPS", "worker group").implement({
+const DaskWorkerGroup = builder.objectRef<DaskWorkerGroupModel>("DaskWorkerGroup").implement({
   description: "A group of Dask workers of a cluster (the operator makes a default one per cluster), joined with its worker pods.",
+  interfaces: [builder.nodeInterfaceRef()],
   fields: (t) => ({
+    id: t.id({
+      description: idDescription("worker group", daskNamedBy),
+      resolve: workerGroupId,
+    }),
     name: t.exposeString("name", { description: "The DaskWorkerGroup's name, unique in its project." }),
     project: t.exposeString("project", { description: "The namespace it is in." }),
     user: t.exposeString("user", { nullable: true, description: ownerDescription }),
@@ -97,9 +106,14 @@ const DaskWorkerGroup = daskNode<DaskWorkerGroupModel>("DaskWorkerGroup", "WORKE
   }),
 });
 
-const DaskAutoscaler = daskNode<DaskAutoscalerModel>("DaskAutoscaler", "AUTOSCALERS", "autoscaler").implement({
+const DaskAutoscaler = builder.objectRef<DaskAutoscalerModel>("DaskAutoscaler").implement({
   description: "The adaptive scaling bounds of a Dask cluster: the operator sets its desiredWorkers between minimum and maximum.",
+  interfaces: [builder.nodeInterfaceRef()],
   fields: (t) => ({
+    id: t.id({
+      description: idDescription("autoscaler", daskNamedBy),
+      resolve: autoscalerId,
+    }),
     name: t.exposeString("name", { description: "The DaskAutoscaler's name, unique in its project." }),
     project: t.exposeString("project", { description: "The namespace it is in." }),
     user: t.exposeString("user", { nullable: true, description: ownerDescription }),
@@ -112,9 +126,11 @@ const DaskAutoscaler = daskNode<DaskAutoscalerModel>("DaskAutoscaler", "AUTOSCAL
   }),
 });
 
-const DaskJob = daskNode<DaskJobModel>("DaskJob", "JOBS", "Dask job").implement({
+const DaskJob = builder.objectRef<DaskJobModel>("DaskJob").implement({
   description: "A Dask job: a runner pod that runs a script on a Dask cluster the operator makes for it.",
+  interfaces: [builder.nodeInterfaceRef()],
   fields: (t) => ({
+    id: t.id({ description: idDescription("Dask job", daskNamedBy), resolve: jobId }),
     name: t.exposeString("name", { description: "The DaskJob's name, unique in its project." }),
     project: t.exposeString("project", { description: "The namespace it is in." }),
     user: t.exposeString("user", { nullable: true, description: ownerDescription }),
