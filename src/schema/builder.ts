@@ -8,9 +8,10 @@ import { loadNode } from "./node.ts";
  * The one Pothos builder. Fields are non-null unless they say otherwise.
  *
  * The Relay plugin gives object identity only: the Node interface and node(id) (Relay's Global
- * Object Identification); each model's id field and loader are kubesub's (node.ts). Normalised
- * client caches key objects by id with no configuration. kubesub's lists stay lists, not connections, and nodes(ids) is left out:
- * each lookup reads one project, as every other query does.
+ * Object Identification), whose id argument decodeGlobalId reads; each model's id field and loader
+ * are kubesub's (node.ts). Normalised client caches key objects by id with no configuration.
+ * kubesub's lists stay lists, not connections, and nodes(ids) is left out: each lookup reads one
+ * project, as every other query does.
  */
 export const builder = new SchemaBuilder<{
   Context: Context;
