@@ -115,7 +115,7 @@ const cluster = new MemoryCluster();
 const replicas: RunningKubesub[] = [];
 let origin: string;
 
-/** The id of the object of this type and name in the alice's lists. */
+/** The id of the object of this type and name in alice's lists. */
 async function idOf(typename: string, name: string, on = origin): Promise<string> {
   const lists = await data<Lists>(on, "alice", listsQuery, { project });
   const found = Object.values(lists)
