@@ -15,12 +15,14 @@ import type {
 } from "../generated/graphql.ts";
 import type { StreamDefinition } from "./live-collection.ts";
 
-export type Pod = PodFieldsFragment;
-export type IDE = IdeFieldsFragment;
-export type DaskCluster = DaskClusterFieldsFragment;
-export type DaskWorkerGroup = DaskWorkerGroupFieldsFragment;
-export type DaskAutoscaler = DaskAutoscalerFieldsFragment;
-export type DaskJob = DaskJobFieldsFragment;
+/** Objects as the example operations select them: their fields, and their id (`pod { id ...PodFields }`). */
+type Identified<F> = F & { id: string };
+export type Pod = Identified<PodFieldsFragment>;
+export type IDE = Identified<IdeFieldsFragment>;
+export type DaskCluster = Identified<DaskClusterFieldsFragment>;
+export type DaskWorkerGroup = Identified<DaskWorkerGroupFieldsFragment>;
+export type DaskAutoscaler = Identified<DaskAutoscalerFieldsFragment>;
+export type DaskJob = Identified<DaskJobFieldsFragment>;
 
 export type PodEvent = PodEventsSubscription["podEvents"];
 export type IDEEvent = IdeEventsSubscription["ideEvents"];

@@ -12,6 +12,7 @@ type Snapshot = LiveSnapshot<PodEventsSubscription, { pods: Pod }>;
 
 function pod(name: string, status = "Running", namespace = "team-a"): Pod {
   return {
+    id: `pod-${namespace}-${name}`,
     uid: `uid-${namespace}-${name}`,
     name,
     namespace,
@@ -40,13 +41,11 @@ const added = (p: Pod, cause: "INITIAL_STATE" | "CLUSTER_CHANGE" = "CLUSTER_CHAN
   pod: p,
   ...stamp(),
 });
-const updated = (p: Pod, changedFields: string[] = ["status"]): PodEvent => ({
-  __typename: "PodUpdated",
-  changedFields,
-  pod: p,
-  previous: p,
-  ...stamp(),
-});
+const updated = (p: Pod, changedFields: string[] = ["status"]): PodEvent => {
+  // previous selects no id (a normalised cache would take it for the current object).
+  const { id: _id, ...previous } = p;
+  return { __typename: "PodUpdated", changedFields, pod: p, previous, ...stamp() };
+};
 const deleted = (p: Pod): PodEvent => ({ __typename: "PodDeleted", cause: "CLUSTER_CHANGE", pod: p, ...stamp() });
 const complete = (resumed: boolean, count: number): PodEvent => ({ __typename: "InitialStateComplete", resumed, count, ...stamp() });
 const unavailable = (resource: string): PodEvent => ({
