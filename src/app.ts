@@ -84,6 +84,7 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     queueCapacity: options.queueSize,
     syncTimeoutMs: options.syncTimeoutMs,
     recheckIntervalMs: options.security.recheckIntervalMs,
+    maxStreamLifetimeMs: options.maxStreamLifetimeMs,
     feeds: new FeedRegistry(clock),
     observer: metrics.observer,
     limits: subscriptions,

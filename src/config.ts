@@ -68,6 +68,11 @@ const settings = {
     default: defaultSettings.watchScope,
     help: "cluster: one list and watch per resource for all projects (fewest apiserver connections; needs cluster-wide list and watch); namespace: one per resource and project (per-namespace Roles suffice)",
   },
+  "max-stream-lifetime": {
+    env: "KUBESUB_MAX_STREAM_LIFETIME_MS",
+    default: String(defaultSettings.maxStreamLifetimeMs),
+    help: "Milliseconds after which a stream ends with MAX_LIFETIME (each at a random time between half this and this) so that clients reconnect, resume, and spread over the replicas again after a restart or a scale-up; 0: never",
+  },
   "lazy-informers": {
     env: "KUBESUB_LAZY_INFORMERS",
     default: "false",
@@ -274,6 +279,7 @@ const schema = z.object({
   "sync-timeout": milliseconds,
   "informer-linger": z.coerce.number().int().min(0),
   "watch-scope": z.enum(["cluster", "namespace"]),
+  "max-stream-lifetime": z.coerce.number().int().min(0),
   "lazy-informers": bool,
   "watch-inactivity-timeout": milliseconds,
   "retry-max": milliseconds,
@@ -422,6 +428,7 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     informerLingerMs: v["informer-linger"],
     watchScope: v["watch-scope"],
     lazyInformers: v["lazy-informers"],
+    maxStreamLifetimeMs: v["max-stream-lifetime"],
     watchInactivityTimeoutMs: v["watch-inactivity-timeout"],
     retryMaxMs: v["retry-max"],
     shutdownTimeoutMs: v["shutdown-timeout"],

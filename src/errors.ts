@@ -40,6 +40,11 @@ export const errorCatalogue = {
     meaning: "the client left more than --max-buffered-bytes unread on its connection; reconnect with the last cursor to resume",
   },
   SHUTTING_DOWN: { retryable: true, endsStream: true, meaning: "this kubesub is stopping; reconnect" },
+  MAX_LIFETIME: {
+    retryable: true,
+    endsStream: true,
+    meaning: "the stream reached its maximum lifetime (--max-stream-lifetime), so that streams spread over replicas; reconnect",
+  },
   BAD_REQUEST: { status: 400, retryable: false, meaning: "the request itself is malformed" },
   NOT_FOUND: { status: 404, retryable: false, meaning: "nothing is served at this path" },
   METHOD_NOT_ALLOWED: { status: 405, retryable: false, meaning: "this method is not allowed here" },

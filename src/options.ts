@@ -49,6 +49,8 @@ export interface KubesubSettings {
    * scope, every informer runs from the start.
    */
   lazyInformers: boolean;
+  /** A stream ends with MAX_LIFETIME between half this and this, in ms (--max-stream-lifetime); 0: never. */
+  maxStreamLifetimeMs: number;
   watchInactivityTimeoutMs: number;
   /** Upper bound of the backoff between failed lists or watches. */
   retryMaxMs: number;
@@ -91,6 +93,7 @@ export const defaultSettings: Readonly<KubesubSettings> = {
   informerLingerMs: 30_000,
   watchScope: "cluster",
   lazyInformers: false,
+  maxStreamLifetimeMs: 1_800_000,
   watchInactivityTimeoutMs: 90_000,
   retryMaxMs: 30_000,
   shutdownTimeoutMs: 10_000,

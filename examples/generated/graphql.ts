@@ -113,6 +113,8 @@ export type PodPhase =
 export type StreamErrorCode =
   /** Your access to what this stream reads was revoked. Reconnecting will not help until it is granted again. */
   | 'FORBIDDEN'
+  /** The stream reached its maximum lifetime (--max-stream-lifetime, randomised per stream), which kubesub sets so that streams spread again over its replicas after a restart or a scale-up. Reconnect with this event's cursor (after, or Last-Event-ID) to resume with nothing lost and no snapshot. */
+  | 'MAX_LIFETIME'
   /** This client left more bytes unread on its connection than kubesub holds for it (--max-buffered-bytes); a slow reader's changes are coalesced first. Reconnect with the last cursor received (after, or Last-Event-ID) to resume without losing anything. */
   | 'OVERFLOW'
   /** kubesub is shutting down. Reconnect; another replica or the restarted one will answer. */

@@ -38,6 +38,10 @@ export const StreamErrorCodeEnum = builder.enumType("StreamErrorCode", {
         "This client left more bytes unread on its connection than kubesub holds for it (--max-buffered-bytes); a slow reader's changes are coalesced first. Reconnect with the last cursor received (after, or Last-Event-ID) to resume without losing anything.",
     },
     SHUTTING_DOWN: { description: "kubesub is shutting down. Reconnect; another replica or the restarted one will answer." },
+    MAX_LIFETIME: {
+      description:
+        "The stream reached its maximum lifetime (--max-stream-lifetime, randomised per stream), which kubesub sets so that streams spread again over its replicas after a restart or a scale-up. Reconnect with this event's cursor (after, or Last-Event-ID) to resume with nothing lost and no snapshot.",
+    },
     FORBIDDEN: { description: "Your access to what this stream reads was revoked. Reconnecting will not help until it is granted again." },
     UNAUTHENTICATED: { description: "Your token is no longer valid. Get a new one before reconnecting." },
   } satisfies Record<StreamErrorCode, object>,

@@ -392,15 +392,16 @@ export class DirectSse implements QueueSink<unknown> {
   }
 
   /**
-   * The stream is over: `complete`, so that the client does not come back. Except when kubesub
-   * shuts down: the last event (SHUTTING_DOWN) is followed by no `complete` and the connection
-   * closes, which graphql-sse's client takes for a network error and retries, on another replica.
+   * The stream is over: `complete`, so that the client does not come back. Except when it ended
+   * for its client to reconnect (kubesub shuts down, or the stream reached its maximum lifetime):
+   * the last event (SHUTTING_DOWN, MAX_LIFETIME) is followed by no `complete` and the connection
+   * closes, which graphql-sse's client takes for a network error and retries, maybe on another replica.
    */
   end(): void {
     if (!this.open) return;
     this.open = false;
     this.pings.delete(this);
-    if (this.shutdown?.aborted) {
+    if (this.shutdown?.aborted || this.source.endsForReconnect) {
       const { response } = this;
       response?.end(() => response.socket?.destroy());
       this.body?.push(null);

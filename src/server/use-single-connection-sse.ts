@@ -196,7 +196,7 @@ export function useSingleConnectionSse(options: SingleConnectionOptions): Plugin
 function heldBack<T>(
   results: AsyncIterableIterator<T>,
   connection: () => ServerResponse | undefined,
-  source: { overflow(message: string): void } | undefined,
+  source: { overflow(message: string): void; readonly endsForReconnect?: boolean } | undefined,
   maxBytes: number,
   shutdown?: AbortSignal,
 ): AsyncIterableIterator<T> {
@@ -216,8 +216,16 @@ function heldBack<T>(
       }
       const result = await results.next();
       // Shutting down: no `complete` after SHUTTING_DOWN; the shutdown closes the connection, and
-      // graphql-sse's client, seeing it closed with the operation still open, retries.
-      if (result.done && shutdown?.aborted) return new Promise<IteratorResult<T>>((resolve) => (release = resolve));
+      // graphql-sse's client, seeing it closed with the operation still open, retries. After
+      // MAX_LIFETIME likewise, but the connection is closed here, for every operation on it: they
+      // come back together, over a new reservation that the proxy may send to another replica.
+      if (result.done && (shutdown?.aborted || source?.endsForReconnect)) {
+        if (!shutdown?.aborted) {
+          const res = connection();
+          res?.end(() => res.socket?.destroy());
+        }
+        return new Promise<IteratorResult<T>>((resolve) => (release = resolve));
+      }
       return result;
     },
     return: (value?: unknown) => {

@@ -24,6 +24,11 @@ export interface StreamServices {
   observer: StreamObserver;
   /** Aborted when kubesub shuts down. */
   shutdown: AbortSignal;
+  /**
+   * A stream ends with MAX_LIFETIME after a random time between half this and this, in ms, so that
+   * clients reconnect and spread over the replicas (--max-stream-lifetime); 0: never.
+   */
+  maxStreamLifetimeMs: number;
   /** Times sync timeouts and access re-checks, and stamps observedAt. */
   clock: Clock;
   logger?: Logger;

@@ -54,6 +54,7 @@ export function testStreamServices(views: ViewRegistry, overrides: Partial<Strea
     feeds: new FeedRegistry(),
     observer: noObserver,
     shutdown: new AbortController().signal,
+    maxStreamLifetimeMs: 0,
     clock: systemClock,
     ...overrides,
   };

@@ -43,6 +43,7 @@ describe("loadConfig", () => {
       informerLingerMs: 30_000,
       watchScope: "cluster",
       lazyInformers: false,
+      maxStreamLifetimeMs: 1_800_000,
       watchInactivityTimeoutMs: 90_000,
       retryMaxMs: 30_000,
       shutdownTimeoutMs: 10_000,

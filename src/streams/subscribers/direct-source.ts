@@ -25,6 +25,11 @@ export interface DirectSource<E> extends AsyncIterableIterator<E> {
    * OVERFLOW (message says why), after what was handed over already.
    */
   overflow(message: string): void;
+  /**
+   * The stream ended for its client to reconnect (SHUTTING_DOWN, MAX_LIFETIME): a transport then
+   * writes no `complete` and closes the connection, which graphql-sse's client retries.
+   */
+  readonly endsForReconnect?: boolean;
 }
 
 export function isDirectSource(value: unknown): value is DirectSource<unknown> {

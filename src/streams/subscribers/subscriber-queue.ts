@@ -151,6 +151,9 @@ export class SubscriberQueue<E> implements DirectSource<E> {
     if (!this.isClosed) this.onOverflow?.(message);
   }
 
+  /** See DirectSource.endsForReconnect: set by whoever ends it so. */
+  endsForReconnect = false;
+
   /** Ends the stream after the buffered events, optionally with one last event. */
   end(last?: E): void {
     if (this.isClosed) return;

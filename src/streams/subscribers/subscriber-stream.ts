@@ -34,6 +34,8 @@ export interface SubscriberStreamOptions {
   guard?: { intervalMs: number; check: () => Promise<Denial | undefined> };
   /** When the caller's credentials expire (epoch ms, on the clock): the stream ends then with UNAUTHENTICATED. */
   expiresAt?: number;
+  /** After this many ms the stream ends with MAX_LIFETIME, for its client to reconnect (and resume). */
+  lifetimeMs?: number;
   /** Runs once when the stream ends, whichever way. */
   onClose?: () => void;
   /** The caller's logger (with its request id), asked for only when the stream has something to say. */
@@ -81,6 +83,7 @@ export function subscriberStream(
   let detach: (() => void)[] = [];
   let guardTimer: Timer | undefined;
   let expiryTimer: Timer | undefined;
+  let lifetimeTimer: Timer | undefined;
   /** The cursor of the last change pushed, and of the last event handed to the client: what its own later events carry. */
   const position = { pushed: "", delivered: "" };
   /** Whether its initial state has been pushed and it follows its views' changes. */
@@ -100,6 +103,7 @@ export function subscriberStream(
       stop?.abort();
       guardTimer?.cancel();
       expiryTimer?.cancel();
+      lifetimeTimer?.cancel();
       for (const d of detach) d();
       shutdown.removeEventListener("abort", onShutdown);
       for (const lease of leases) lease.release();
@@ -143,8 +147,23 @@ export function subscriberStream(
   // Every change pushed before it reaches the client first, so a stream that has started can hand
   // its views' positions now, not its last change's: a quiet stream then resumes on a replica that
   // started after that change (DerivedView.positionsByResource).
-  const onShutdown = () =>
-    queue.end(errorEvent(clock, "SHUTTING_DOWN", "kubesub is shutting down; reconnect", joined ? positionNow(leases) : position.pushed));
+  // Both end the stream for its client to come back (with the cursor, to resume): transports then
+  // write no `complete`, which stock graphql-sse clients would take for the end of the subscription.
+  const endForReconnect = (code: "SHUTTING_DOWN" | "MAX_LIFETIME", message: string) => {
+    if (queue.isClosed) return;
+    queue.endsForReconnect = true;
+    queue.end(errorEvent(clock, code, message, joined ? positionNow(leases) : position.pushed));
+  };
+  const onShutdown = () => endForReconnect("SHUTTING_DOWN", "kubesub is shutting down; reconnect");
+  const { lifetimeMs } = options;
+  if (lifetimeMs !== undefined && lifetimeMs < 2 ** 31 - 1) {
+    lifetimeTimer = clock
+      .timeout(
+        () => endForReconnect("MAX_LIFETIME", "this stream reached its maximum lifetime; reconnect with its cursor to resume"),
+        lifetimeMs,
+      )
+      .unref();
+  }
   shutdown.addEventListener("abort", onShutdown, { once: true });
   if (shutdown.aborted) onShutdown();
 
