@@ -3,7 +3,7 @@
 // the same for all three and are handled by the stream panel in main.ts.
 import type { Client } from "graphql-sse";
 import { graphqlSseTransport, type Transport } from "../../client/resumable.ts";
-import { chip, dash, enumChip, podStatusTone, yesNo } from "./format.ts";
+import { chip, dash, enumChip, podStatusTone, why, yesNo } from "./format.ts";
 import {
   type DaskAutoscaler,
   type DaskCluster,
@@ -68,6 +68,7 @@ export function podPanel(): PanelDefinition<PodEvent> {
       },
       { header: "Restarts", field: "restarts", cell: (pod) => String(pod.restarts) },
       { header: "Node", field: "nodeName", cell: (pod) => dash(pod.nodeName) },
+      { header: "Why not ready", field: "reason", alsoChangedBy: ["message"], cell: (pod) => why(pod.reason, pod.message) },
     ],
   });
   return {
@@ -110,6 +111,7 @@ export function idePanel(): PanelDefinition<IDEEvent> {
       { header: "User", field: "user", cell: (ide) => dash(ide.user) },
       { header: "Status", field: "status", cell: (ide) => enumChip(ide.status) },
       { header: "Ready", field: "ready", cell: (ide) => yesNo(ide.ready) },
+      { header: "Why not ready", field: "reason", alsoChangedBy: ["message"], cell: (ide) => why(ide.reason, ide.message) },
       { header: "Restarts", field: "restarts", cell: (ide) => String(ide.restarts) },
       { header: "Pods", field: "pods", cell: (ide) => dash(ide.pods.map((p) => `${p.name} (${p.status})`).join(", ")) },
       { header: "Recognised as", field: "convention", cell: (ide) => conventions[ide.convention] },
@@ -151,6 +153,7 @@ export function daskPanel(): PanelDefinition<DaskEvent> {
       { header: "Ready workers", field: "readyWorkers", cell: (c) => String(c.readyWorkers) },
       { header: "Workers", field: "workers", cell: (c) => String(c.workers) },
       { header: "Desired", field: "desiredWorkers", cell: (c) => String(c.desiredWorkers) },
+      { header: "Why not ready", field: "reason", alsoChangedBy: ["message"], cell: (c) => why(c.reason, c.message) },
     ],
   });
   const workerGroups = new TableView<DaskWorkerGroup>({
