@@ -53,7 +53,11 @@ const ranks = new Map<string, number>([
 const unknownRank = 5;
 const notScheduledRank = 6;
 
-/** A reason's place in the precedence above (lower is more telling); nothing to say comes last. */
+/**
+ * A reason's place in the precedence above (lower is more telling); nothing to say comes last. From
+ * the reason alone, as IDEs and Dask clusters compare their pods' served reasons: a pod's own
+ * status.reason that kubesub does not know ranks 5 here, though it comes first within its pod.
+ */
 export function reasonRank({ reason }: NotReadyReason): number {
   if (reason === null) return Number.POSITIVE_INFINITY;
   return ranks.get(reason) ?? unknownRank;
