@@ -1,5 +1,6 @@
 import type { KubeObject } from "../kube/types.ts";
 import { changedFields } from "./changed-fields.ts";
+import { attributed, mostTelling, type NotReadyReason } from "./not-ready-reason.ts";
 import type { JoinedPod, Pod } from "./pod.ts";
 import { highestResourceVersion, livePods, podsDiffer } from "./pod-set.ts";
 import { isoTimestamp } from "./time.ts";
@@ -27,6 +28,9 @@ export interface DaskCluster {
   /** Worker pods whose Ready condition is True. */
   readyWorkers: number;
   schedulerReady: boolean;
+  /** Why it is not ready (daskClusterNotReadyReason); null when it is, or when nothing says why. */
+  reason: string | null;
+  message: string | null;
   scheduler: Pod | null;
   createdAt: string | null;
   resourceVersion: string;
@@ -131,19 +135,41 @@ export function toDaskCluster(raw: KubeObject, pods: readonly JoinedPod[], userL
     pods.filter((p) => p.raw.metadata?.labels?.[daskLabels.component] === component).map((p) => p.pod);
   const workers = workersOf(byComponent("worker"));
   const scheduler = livePods(byComponent("scheduler"))[0] ?? null;
+  const phase = phases.get(object.status?.phase ?? "") ?? "UNKNOWN";
+  const { reason, message } = daskClusterNotReadyReason(phase, scheduler, workers);
   return {
     name: raw.metadata?.name ?? "",
     project: raw.metadata?.namespace ?? "",
     user: userOf(raw, userLabel),
-    phase: phases.get(object.status?.phase ?? "") ?? "UNKNOWN",
+    phase,
     desiredWorkers: replicasOf(object),
     workers: workers.length,
     readyWorkers: workers.filter((pod) => pod.ready).length,
     schedulerReady: scheduler?.ready ?? false,
+    reason,
+    message,
     scheduler,
     createdAt: isoTimestamp(raw.metadata?.creationTimestamp),
     resourceVersion: highestResourceVersion([raw.metadata?.resourceVersion ?? "", ...pods.map((p) => p.pod.resourceVersion)]),
   };
+}
+
+/**
+ * Why a Dask cluster is not (wholly) ready: the most telling reason of its scheduler pod and its
+ * live worker pods (not-ready-reason.ts; between equals the scheduler's, which the cluster cannot
+ * work without), introduced by the pod ("Scheduler pod analysis-scheduler: Waiting for a node:
+ * ..."); else, when the operator set the phase Error, Error. The operator writes no reason or
+ * message of its own in the DaskCluster's status, only its phase.
+ */
+export function daskClusterNotReadyReason(phase: DaskClusterPhase, scheduler: Pod | null, workers: readonly Pod[]): NotReadyReason {
+  const candidates = [
+    ...(scheduler ? [attributed(`Scheduler pod ${scheduler.name}`, scheduler)] : []),
+    ...workers.map((pod) => attributed(`Worker pod ${pod.name}`, pod)),
+  ];
+  const ofPods = mostTelling(candidates);
+  if (ofPods.reason !== null) return ofPods;
+  if (phase === "ERROR") return { reason: "Error", message: "The Dask operator set the cluster's phase to Error" };
+  return ofPods;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { KubeObject } from "../kube/types.ts";
 import { changedFields } from "./changed-fields.ts";
+import { attributed, mostTelling, type NotReadyReason, nothingToSay } from "./not-ready-reason.ts";
 import type { JoinedPod, Pod } from "./pod.ts";
 import { earliest, highestResourceVersion, livePods, podsDiffer } from "./pod-set.ts";
 
@@ -57,6 +58,9 @@ export interface IDE {
   user: string | null;
   status: IDEStatus;
   ready: boolean;
+  /** Why it is not ready (ideNotReadyReason); null when READY, STOPPED, TERMINATING or nothing to say. */
+  reason: string | null;
+  message: string | null;
   restarts: number;
   /** When its oldest live pod started. */
   startedAt: string | null;
@@ -133,6 +137,7 @@ export function toIde(
   const podModels = pods.map((p) => p.pod);
   const status = ideStatus(podModels, stopped);
   const live = livePods(podModels);
+  const { reason, message } = ideNotReadyReason(status, live, notebook);
   return {
     name,
     project,
@@ -140,6 +145,8 @@ export function toIde(
     user,
     status,
     ready: status === "READY",
+    reason,
+    message,
     restarts: podModels.reduce((sum, pod) => sum + pod.restarts, 0),
     startedAt: earliest(live.map((pod) => pod.startTime)),
     pods: podModels,
@@ -171,6 +178,32 @@ export function ideStatus(pods: readonly Pod[], stopped: boolean): IDEStatus {
   if (live.some(stuck)) return "FAILED";
   if (live.some((pod) => pod.nodeName !== null || pod.phase === "RUNNING")) return "STARTING";
   return "PENDING";
+}
+
+/** What kubesub reads of a Kubeflow Notebook's status, which the notebook-controller copies from its pod. */
+interface NotebookStatus {
+  containerState?: { waiting?: { reason?: string; message?: string } };
+  conditions?: { type?: string; status?: string; reason?: string; message?: string }[];
+}
+
+/**
+ * Why an IDE is not ready: nothing to say when it is READY, STOPPED or TERMINATING; else the most
+ * telling reason of its live pods (not-ready-reason.ts: a crash or an image that cannot be pulled
+ * before waiting for a node, that before containers being created), its message introduced by the
+ * pod's name when it has several; else, for a Kubeflow Notebook without such a pod, what the
+ * notebook-controller last copied into the Notebook's status: its container's waiting reason, else
+ * its first condition that is not True.
+ */
+export function ideNotReadyReason(status: IDEStatus, live: readonly Pod[], notebook: KubeObject | undefined): NotReadyReason {
+  if (status === "READY" || status === "STOPPED" || status === "TERMINATING") return nothingToSay;
+  const ofPods = mostTelling(live.map((pod) => (live.length > 1 ? attributed(`Pod ${pod.name}`, pod) : pod)));
+  if (ofPods.reason !== null) return { reason: ofPods.reason, message: ofPods.message };
+  const notebookStatus = (notebook as { status?: NotebookStatus } | undefined)?.status;
+  const waiting = notebookStatus?.containerState?.waiting;
+  if (waiting?.reason) return { reason: waiting.reason, message: waiting.message ?? waiting.reason };
+  const condition = notebookStatus?.conditions?.find((c) => c.status !== "True" && c.reason);
+  if (condition?.reason) return { reason: condition.reason, message: condition.message ?? condition.reason };
+  return nothingToSay;
 }
 
 /** Served fields that changed; pods compared without their resourceVersions. */

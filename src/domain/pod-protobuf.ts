@@ -136,6 +136,9 @@ function decodePodStatus(status: ProtoReader): PodStatus {
       case 2:
         decoded.conditions = appended(decoded.conditions, inside(status, decodeCondition));
         break;
+      case 3:
+        setString(decoded, "message", status);
+        break;
       case 4:
         setString(decoded, "reason", status);
         break;
@@ -156,22 +159,28 @@ function decodePodStatus(status: ProtoReader): PodStatus {
   return decoded;
 }
 
+/** type 1, status 2, reason 5, message 6. */
 function decodeCondition(condition: ProtoReader): PodCondition {
   const decoded = { type: "", status: "" } as PodCondition;
   for (let field = condition.next(); field !== 0; field = condition.next()) {
     if (field === 1) decoded.type = condition.string();
     else if (field === 2) decoded.status = condition.string();
+    else if (field === 5) setString(decoded, "reason", condition);
+    else if (field === 6) setString(decoded, "message", condition);
   }
   return decoded;
 }
 
+/** name 1, state 2, lastState 3, ready 4, restartCount 5, image 6. */
 function decodeContainerStatus(container: ProtoReader): KubeContainerStatus {
   const decoded = { name: "", ready: false, restartCount: 0 } as KubeContainerStatus;
   for (let field = container.next(); field !== 0; field = container.next()) {
     if (field === 1) decoded.name = container.string();
     else if (field === 2) decoded.state = inside(container, decodeContainerState);
+    else if (field === 3) decoded.lastState = inside(container, decodeContainerState);
     else if (field === 4) decoded.ready = container.bool();
     else if (field === 5) decoded.restartCount = container.int32();
+    else if (field === 6) setString(decoded, "image", container);
   }
   return decoded;
 }

@@ -1,4 +1,5 @@
 import type { KubeObject } from "../kube/types.ts";
+import { podNotReadyReason } from "./not-ready-reason.ts";
 import { isoTimestamp } from "./time.ts";
 
 export type PodPhase = "PENDING" | "RUNNING" | "SUCCEEDED" | "FAILED" | "UNKNOWN";
@@ -40,6 +41,10 @@ export interface Pod {
   /** kubectl's STATUS column: Running, Pending, ContainerCreating, CrashLoopBackOff, Terminating... */
   status: string;
   ready: boolean;
+  /** Why it is not ready: a Kubernetes reason (not-ready-reason.ts); null when Ready or nothing to say. */
+  reason: string | null;
+  /** The same for a person, with the detail (the scheduler's message, the image, the exit code). */
+  message: string | null;
   containers: ContainerStatus[];
   restarts: number;
   nodeName: string | null;
@@ -61,9 +66,10 @@ export interface KubePod extends KubeObject {
   status?: {
     phase?: string;
     reason?: string;
+    message?: string;
     podIP?: string;
     startTime?: Date | string;
-    conditions?: { type?: string; status?: string }[];
+    conditions?: { type?: string; status?: string; reason?: string; message?: string }[];
     containerStatuses?: KubeContainerStatus[];
     initContainerStatuses?: KubeContainerStatus[];
   };
@@ -71,9 +77,12 @@ export interface KubePod extends KubeObject {
 
 export interface KubeContainerStatus {
   name?: string;
+  image?: string;
   ready?: boolean;
   restartCount?: number;
   started?: boolean;
+  /** How its previous run ended (read while it waits: the cause of a CrashLoopBackOff). */
+  lastState?: KubeContainerStatus["state"];
   state?: {
     waiting?: { reason?: string; message?: string };
     running?: { startedAt?: Date | string };
@@ -168,6 +177,7 @@ function project(pod: KubePod, userLabel: string): Pod {
   const owner = meta.ownerReferences?.find((o) => o.controller) ?? meta.ownerReferences?.[0];
   const deletionTimestamp = isoTimestamp(meta.deletionTimestamp);
   const ready = status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+  const { reason, message } = podNotReadyReason(pod);
   return {
     name: meta.name ?? "",
     namespace: meta.namespace ?? "",
@@ -177,6 +187,8 @@ function project(pod: KubePod, userLabel: string): Pod {
     phase: phases.get(status.phase ?? "") ?? "UNKNOWN",
     status: displayStatus(status, containers, deletionTimestamp),
     ready,
+    reason,
+    message,
     containers,
     restarts: containers.reduce((sum, c) => sum + c.restartCount, 0),
     nodeName: pod.spec?.nodeName ?? null,

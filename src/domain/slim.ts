@@ -146,8 +146,27 @@ function annotationsOf(annotations: Record<string, string> | undefined, read: re
   return key.includes("?") ? make() : pooledObject(key, make);
 }
 
-/** Shared by every ready pod: toPod reads of the conditions only whether Ready is True. */
+/** Shared by every ready pod: of a ready pod's conditions toPod reads only that Ready is True. */
 const readyConditions: PodStatus["conditions"] = deepFreeze([{ type: "Ready", status: "True" }]);
+
+/**
+ * The conditions toPod reads: Ready when True (the pod is ready, nothing else is read), else
+ * PodScheduled when False, with the scheduler's reason and message (why it is not ready; pooled,
+ * as many pending pods wait for the same reason). Other conditions say nothing the containers do not.
+ */
+function conditionsOf(conditions: PodStatus["conditions"]): PodStatus["conditions"] {
+  if (conditions?.some((c) => c.type === "Ready" && c.status === "True")) return readyConditions;
+  const unscheduled = conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
+  if (!unscheduled) return undefined;
+  const { reason, message } = unscheduled;
+  const make = () => [
+    message === undefined
+      ? { type: "PodScheduled", status: "False", reason: pooled(reason) }
+      : { type: "PodScheduled", status: "False", reason: pooled(reason), message },
+  ];
+  const key = poolKey("unscheduled", reason, message);
+  return key === undefined ? make() : pooledObject(key, make);
+}
 
 /** The owner reference toPod reads (the controller, else the first), alone. */
 function ownerReferencesOf(owners: Metadata["ownerReferences"]): Metadata["ownerReferences"] {
@@ -160,8 +179,9 @@ function ownerReferencesOf(owners: Metadata["ownerReferences"]): Metadata["owner
 
 /**
  * A pod: its metadata (with the owner reference toPod picks: the controller, else the first), its
- * node, and of its status the phase, reason, IP, start time, whether it is Ready and, per
- * container, name, readiness, restarts and state (reason, message, exit code, start).
+ * node, and of its status the phase, reason and message, IP, start time, whether it is Ready (else
+ * whether it is not scheduled, and why) and, per container, name, readiness, restarts and state
+ * (reason, message, exit code, start); while a container waits, also its image and last termination.
  * Annotations: hub.jupyter.org/username (the JupyterHub convention's user).
  */
 export function slimPod(pod: KubePod): KubePod {
@@ -181,17 +201,33 @@ function slimStatus(status: PodStatus): PodStatus {
     phase: pooled(status.phase),
     podIP: status.podIP,
     startTime: timestamp(status.startTime),
-    conditions: status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ? readyConditions : undefined,
+    conditions: conditionsOf(status.conditions),
     containerStatuses: status.containerStatuses?.map(slimContainerStatus),
     initContainerStatuses: status.initContainerStatuses?.map(slimContainerStatus),
   };
-  // Rare (an evicted pod): a field of its own then, not a slot in every pod.
+  // Rare (an evicted pod): fields of their own then, not slots in every pod.
   if (status.reason !== undefined) slim.reason = pooled(status.reason);
+  if (status.message !== undefined) slim.message = status.message;
   return slim;
 }
 
+/**
+ * Only while the container waits, its image and how its last run ended (exit code, reason,
+ * message): why it waits (an image that cannot be pulled, the crash behind a CrashLoopBackOff).
+ * A running container, as most are, keeps neither.
+ */
 function slimContainerStatus(c: KubeContainerStatus): KubeContainerStatus {
-  return { name: pooled(c.name), ready: c.ready, restartCount: c.restartCount, state: c.state && slimState(c.state) };
+  const slim: KubeContainerStatus = {
+    name: pooled(c.name),
+    ready: c.ready,
+    restartCount: c.restartCount,
+    state: c.state && slimState(c.state),
+  };
+  if (!c.state?.waiting) return slim;
+  if (c.image !== undefined) slim.image = pooled(c.image);
+  const last = c.lastState?.terminated;
+  if (last) slim.lastState = { terminated: { exitCode: last.exitCode, reason: pooled(last.reason), message: last.message } };
+  return slim;
 }
 
 /**
@@ -240,13 +276,32 @@ function slimState(state: ContainerState): ContainerState {
   return key === undefined || message !== undefined ? make() : pooledObject(key, make);
 }
 
+type NotebookStatus = {
+  containerState?: { waiting?: { reason?: string; message?: string } };
+  conditions?: { type?: string; status?: string; reason?: string; message?: string }[];
+};
+
 /**
  * A Kubeflow Notebook: its metadata, with the annotations notebooks.kubeflow.org/server-type
  * (the IDE's kind), notebooks.kubeflow.org/creator (its user without a user label) and
- * kubeflow-resource-stopped. Nothing of its spec or status is read.
+ * kubeflow-resource-stopped; of its status, only why it is not ready (ideNotReadyReason): its
+ * container's waiting reason and message, and its conditions that are not True and say why. A
+ * ready Notebook keeps no status. Nothing of its spec is read.
  */
 export function slimNotebook(notebook: KubeObject): KubeObject {
-  return { metadata: slimMetadata(notebook.metadata, notebookAnnotationsRead) };
+  const slim: KubeObject & { status?: NotebookStatus } = { metadata: slimMetadata(notebook.metadata, notebookAnnotationsRead) };
+  const status = (notebook as { status?: NotebookStatus }).status;
+  const waiting = status?.containerState?.waiting;
+  const conditions = status?.conditions
+    ?.filter((c) => c.status !== "True" && c.reason)
+    .map((c) => ({ type: pooled(c.type), status: pooled(c.status), reason: pooled(c.reason), message: c.message }));
+  if (waiting?.reason || conditions?.length) {
+    slim.status = {
+      ...(waiting?.reason ? { containerState: { waiting: { reason: pooled(waiting.reason), message: waiting.message } } } : {}),
+      ...(conditions?.length ? { conditions } : {}),
+    };
+  }
+  return slim;
 }
 
 /** The cluster a worker group, autoscaler or job names (daskClusterName): spec.cluster when a name. */

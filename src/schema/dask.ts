@@ -72,6 +72,16 @@ const DaskCluster = builder.objectRef<DaskClusterModel>("DaskCluster").implement
     workers: t.exposeInt("workers", { description: "Worker pods that exist and are not being deleted." }),
     readyWorkers: t.exposeInt("readyWorkers", { description: "Worker pods whose Ready condition is True." }),
     schedulerReady: t.exposeBoolean("schedulerReady", { description: "Its scheduler pod's Ready condition is True: it accepts work." }),
+    reason: t.exposeString("reason", {
+      nullable: true,
+      description:
+        "Why the cluster is not wholly ready, a Kubernetes reason (as Pod.reason): the most telling of its scheduler's and live workers' reasons, the scheduler's first between equals; else Error when the operator's phase is ERROR. null when every pod is ready, or nothing says why.",
+    }),
+    message: t.exposeString("message", {
+      nullable: true,
+      description:
+        'reason for a person, in English, introduced by the pod it comes from: "Worker pod analysis-worker-x: Waiting for a node: 0/3 nodes are available: 3 Insufficient cpu." Not meant to be parsed; null when reason is.',
+    }),
     scheduler: t.expose("scheduler", { type: Pod, nullable: true, description: "Its scheduler pod; null while there is none." }),
     createdAt: t.expose("createdAt", {
       type: DateTime,

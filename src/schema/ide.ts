@@ -66,6 +66,16 @@ export const IDE = builder.objectRef<IDEModel>("IDE").implement({
     }),
     status: t.expose("status", { type: IDEStatus, description: "Where it is in its life, derived from its pods." }),
     ready: t.exposeBoolean("ready", { description: "status is READY." }),
+    reason: t.exposeString("reason", {
+      nullable: true,
+      description:
+        "Why the IDE is not ready, a Kubernetes reason (as Pod.reason: Unschedulable, ImagePullBackOff, CrashLoopBackOff, OOMKilled...): the most telling of its live pods' reasons; else, for a Kubeflow Notebook without such a pod, the reason the notebook-controller copied into the Notebook's status. null when READY, STOPPED or TERMINATING, or when nothing says why.",
+    }),
+    message: t.exposeString("message", {
+      nullable: true,
+      description:
+        "reason for a person, in English, with the detail (the scheduler's message, the image, the last exit code); introduced by the pod's name when the IDE has several. Not meant to be parsed; null when reason is.",
+    }),
     restarts: t.exposeInt("restarts", { description: "Container restarts across its pods." }),
     startedAt: t.expose("startedAt", { type: DateTime, nullable: true, description: "When its oldest live pod started." }),
     pods: t.expose("pods", { type: [Pod], description: "Its live pods; empty while it has none (PENDING or STOPPED)." }),

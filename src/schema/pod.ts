@@ -95,6 +95,16 @@ export const Pod = builder.objectRef<PodModel>("Pod").implement({
       description: "What kubectl get pods shows as STATUS: Running, Pending, ContainerCreating, CrashLoopBackOff, Terminating...",
     }),
     ready: t.exposeBoolean("ready", { description: "The pod's Ready condition is True." }),
+    reason: t.exposeString("reason", {
+      nullable: true,
+      description:
+        "Why the pod is not ready, as a stable Kubernetes reason to switch on; null when it is Ready, has Succeeded, is being deleted, or Kubernetes says nothing yet. The most telling wins, in this order: the pod failed as a whole (Evicted, DeadlineExceeded...); OOMKilled (now, or the last run of a container in back-off); CrashLoopBackOff; an image that cannot be pulled (ErrImagePull, ImagePullBackOff, InvalidImageName, ErrImageNeverPull); a container that cannot start (CreateContainerConfigError, CreateContainerError, RunContainerError...); a container that exited with an error (Error...) or a reason kubesub does not know; not scheduled (Unschedulable, SchedulingGated); on its way (PodInitializing, ContainerCreating); ContainersNotReady (running, not ready yet).",
+    }),
+    message: t.exposeString("message", {
+      nullable: true,
+      description:
+        "reason for a person, in English, with the detail kubectl describe shows: the scheduler's message, the image that cannot be pulled, the last exit code and termination message. Not meant to be parsed (switch on reason); null when reason is.",
+    }),
     containers: t.expose("containers", { type: [ContainerStatus], description: "Init containers first, then the others." }),
     restarts: t.exposeInt("restarts", { description: "Restarts of all containers together." }),
     nodeName: t.exposeString("nodeName", { nullable: true, description: "The node it is scheduled on; null until it is scheduled." }),

@@ -179,10 +179,17 @@ describe.skipIf(!hasChromium)(`the dashboard in headless Chromium${skipNote}`, (
     cluster.update<KubePod>(podResource, project, "etl-1", (pod) => setPodState(pod, { stuck: "CrashLoopBackOff" }, 3));
     await cellShows(page, "pod-etl-1", "status", "CrashLoopBackOff");
     await cellShows(page, "pod-etl-1", "restarts", "3");
+    await cellShows(
+      page,
+      "pod-etl-1",
+      "reason",
+      'CrashLoopBackOffContainer "main" keeps exiting, restarted 3 times, waiting to be started again',
+    );
 
     cluster.update<KubePod>(podResource, project, "code-carol-0", (pod) => setPodState(pod, "ready"));
     await cellShows(page, "ide-code-carol", "status", "Ready");
     await cellShows(page, "ide-code-carol", "ready", "yes");
+    await cellShows(page, "ide-code-carol", "reason", "—");
 
     cluster.update<KubePod>(podResource, project, "analysis-worker-2", (pod) => setPodState(pod, "ready"));
     await cellShows(page, "dask-cluster-analysis", "readyWorkers", "2");

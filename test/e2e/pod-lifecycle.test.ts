@@ -8,6 +8,7 @@ import {
   crashLoopStatus,
   createPod,
   deletePod,
+  imagePullStatus,
   isComplete,
   PodEventStream,
   patchPodStatus,
@@ -91,7 +92,13 @@ describe("pod lifecycle against a real apiserver", () => {
     expect(restarted?.changedFields).toEqual(expect.arrayContaining(["restarts", "containers"]));
     expect(restarted?.changedFields).not.toContain("phase");
     expect(crashing?.pod).toMatchObject({ phase: "RUNNING", status: "CrashLoopBackOff", ready: false, restarts: 1 });
-    expect(crashing?.changedFields).toEqual(expect.arrayContaining(["status", "ready", "containers"]));
+    expect(crashing?.changedFields).toEqual(expect.arrayContaining(["status", "ready", "reason", "message", "containers"]));
+    expect(added?.pod).toMatchObject({ reason: null, message: null }); // nothing yet: no scheduler has seen it
+    expect(running?.pod).toMatchObject({ reason: null, message: null });
+    expect(crashing?.pod).toMatchObject({
+      reason: "CrashLoopBackOff",
+      message: 'Container "main" keeps exiting: its last run ended with exit code 1 (Error); restarted 1 time, waiting to be started again',
+    });
     expect(toBob?.pod?.user).toBe("bob");
     expect(toBob?.changedFields).toEqual(expect.arrayContaining(["labels", "user"]));
     expect(backToAlice?.pod?.user).toBe("alice");
@@ -114,5 +121,31 @@ describe("pod lifecycle against a real apiserver", () => {
     expect(aliceEvents[5]?.pod).toMatchObject({ status: "CrashLoopBackOff", restarts: 1, user: "alice" });
 
     expect([...all.untaken, ...alice.untaken]).toEqual([]);
+  });
+
+  // No kubelet runs here: the test writes, through the status subresource, what a kubelet writes
+  // for an image that does not exist, and kubesub serves it from the apiserver's protobuf list and
+  // JSON watch alike.
+  it("a pod whose image does not exist: ErrImagePull, then ImagePullBackOff, with the image", async () => {
+    const core = cp.core();
+    const image = "registry.example.org/team-a/does-not-exist:404";
+    await createPod(core, ns.name, "lab-1", "alice");
+    await patchPodStatus(core, ns.name, "lab-1", imagePullStatus("ErrImagePull", image));
+    const stream = subscribe({ project: ns.name });
+    const [added] = await stream.take({ until: isComplete });
+    expect(added?.pod).toMatchObject({
+      status: "ErrImagePull",
+      reason: "ErrImagePull",
+      message: `Cannot pull image "${image}" for container "main": failed to pull and unpack image "${image}": failed to resolve reference "${image}": ${image}: not found`,
+    });
+
+    await patchPodStatus(core, ns.name, "lab-1", imagePullStatus("ImagePullBackOff", image));
+    const [backOff] = await stream.take({ count: 1 });
+    expect(backOff?.changedFields).toEqual(expect.arrayContaining(["status", "reason", "message"]));
+    expect(backOff?.pod).toMatchObject({
+      reason: "ImagePullBackOff",
+      message: `Cannot pull image "${image}" for container "main": Back-off pulling image "${image}"`,
+    });
+    expect(backOff?.previous?.reason).toBe("ErrImagePull");
   });
 });

@@ -78,6 +78,11 @@ describe("pods listed in protobuf", () => {
     expect(slimDecoded.some((pod) => pod.metadata?.deletionTimestamp)).toBe(true);
     expect(slimDecoded.flatMap((pod) => pod.status?.containerStatuses ?? []).some((c) => c.state?.terminated?.exitCode === 137)).toBe(true);
     expect(slimDecoded.flatMap((pod) => pod.status?.containerStatuses ?? []).some((c) => c.state?.waiting?.message)).toBe(true);
+    // And what says why a pod is not ready: the scheduler's message, a waiting container's image and last termination.
+    expect(slimDecoded.some((pod) => pod.status?.conditions?.some((c) => c.type === "PodScheduled" && c.message))).toBe(true);
+    const waiting = slimDecoded.flatMap((pod) => pod.status?.containerStatuses ?? []).filter((c) => c.state?.waiting);
+    expect(waiting.some((c) => c.image)).toBe(true);
+    expect(waiting.some((c) => c.lastState?.terminated?.message && c.lastState.terminated.exitCode === 1)).toBe(true);
   });
 
   it.skipIf(!cp.isLocal)("a refused LIST is a KubeApiError with the apiserver's status, decoded from protobuf", async () => {

@@ -14,8 +14,8 @@ export const podEventsDocument = /* GraphQL */ `
   subscription Pods($project: String!, $user: String, $selector: LabelSelectorInput) {
     podEvents(project: $project, user: $user, selector: $selector) {
       __typename
-      ... on PodAdded { cause resourceVersion pod { name user phase status ready restarts labels { key value } } }
-      ... on PodUpdated { changedFields resourceVersion pod { name user phase status ready restarts labels { key value } } previous { phase status restarts } }
+      ... on PodAdded { cause resourceVersion pod { name user phase status ready reason message restarts labels { key value } } }
+      ... on PodUpdated { changedFields resourceVersion pod { name user phase status ready reason message restarts labels { key value } } previous { phase status reason restarts } }
       ... on PodDeleted { cause resourceVersion pod { name user } }
       ... on InitialStateComplete { count resourceVersion }
       ... on StreamError { code message retryable }
@@ -29,6 +29,8 @@ export interface PodView {
   phase?: string;
   status?: string;
   ready?: boolean;
+  reason?: string | null;
+  message?: string | null;
   restarts?: number;
   labels?: { key: string; value: string }[];
 }
@@ -243,6 +245,27 @@ export function runningStatus(restarts: number): Partial<V1PodStatus> {
         restartCount: restarts,
         state: { running: { startedAt } },
       },
+    ],
+  };
+}
+
+/**
+ * Pending on a node, container "main" waiting because its image cannot be pulled, with the messages
+ * the kubelet writes: ErrImagePull on a failed pull, then ImagePullBackOff between retries.
+ */
+export function imagePullStatus(reason: "ErrImagePull" | "ImagePullBackOff", image: string): Partial<V1PodStatus> {
+  const message =
+    reason === "ErrImagePull"
+      ? `failed to pull and unpack image "${image}": failed to resolve reference "${image}": ${image}: not found`
+      : `Back-off pulling image "${image}"`;
+  return {
+    phase: "Pending",
+    conditions: [
+      { type: "PodScheduled", status: "True" },
+      { type: "Ready", status: "False", reason: "ContainersNotReady" },
+    ],
+    containerStatuses: [
+      { name: "main", image, imageID: "", ready: false, started: false, restartCount: 0, state: { waiting: { reason, message } } },
     ],
   };
 }

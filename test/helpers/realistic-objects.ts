@@ -183,36 +183,43 @@ function containerStatus(
     started: running,
     restartCount: restarts,
     state,
-    lastState:
-      restarts > 0
-        ? {
-            terminated: {
-              exitCode: 1,
-              reason: "Error",
-              startedAt: started,
-              finishedAt: readyAt,
-              containerID: `containerd://${hex(index * 40503, 8).repeat(8)}`,
-            },
-          }
-        : {},
+    lastState: (restarts > 0
+      ? {
+          terminated: {
+            exitCode: 1,
+            reason: "Error",
+            // What a container with terminationMessagePolicy FallbackToLogsOnError leaves: its log's last lines.
+            message:
+              "Traceback (most recent call last):\n  File \"/opt/conda/bin/jupyter-lab\", line 6, in <module>\nModuleNotFoundError: No module named 'jupyterlab'\n",
+            startedAt: started,
+            finishedAt: readyAt,
+            containerID: `containerd://${hex(index * 40503, 8).repeat(8)}`,
+          },
+        }
+      : {}) as ContainerStatus["lastState"],
     volumeMounts: [{ name: "kube-api-access-x7k2p", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true }],
   };
 }
 
+/** The scheduler's message on a pod no node can take, as kube-scheduler 1.30 writes it. */
+export const unschedulableMessage =
+  "0/40 nodes are available: 12 Insufficient cpu, 28 node(s) didn't match Pod's node affinity/selector. preemption: 0/40 nodes are available: 12 No preemption victims found for incoming pod, 28 Preemption is not helpful for scheduling.";
+
 function conditions(ready: boolean, scheduledTo: boolean, initialized: boolean, { scheduled, readyAt }: Times): Status["conditions"] {
-  const condition = (type: string, status: boolean, reason?: string) => ({
+  const condition = (type: string, status: boolean, reason?: string, message?: string) => ({
     type,
     status: status ? "True" : "False",
     lastProbeTime: null,
     lastTransitionTime: status ? readyAt : scheduled,
     ...(reason && !status ? { reason } : {}),
+    ...(message && !status ? { message } : {}),
   });
   return [
     condition("PodReadyToStartContainers", scheduledTo),
-    condition("Initialized", initialized, "ContainersNotInitialized"),
-    condition("Ready", ready, "ContainersNotReady"),
-    condition("ContainersReady", ready, "ContainersNotReady"),
-    condition("PodScheduled", scheduledTo, "Unschedulable"),
+    condition("Initialized", initialized, "ContainersNotInitialized", "containers with incomplete status: [block-cloud-metadata]"),
+    condition("Ready", ready, "ContainersNotReady", "containers with unready status: [notebook oauth2-proxy]"),
+    condition("ContainersReady", ready, "ContainersNotReady", "containers with unready status: [notebook oauth2-proxy]"),
+    condition("PodScheduled", scheduledTo, "Unschedulable", unschedulableMessage),
   ] as Status["conditions"];
 }
 

@@ -259,7 +259,7 @@ describe.each(clientKinds)("$kind", ({ connect }) => {
     const live = await take(stream, { count: 3 });
     expect(live.map(podLine)).toEqual([
       "PodAdded alice-train CLUSTER_CHANGE",
-      "PodUpdated alice-train [phase,status,ready,containers,nodeName,podIP,startTime]",
+      "PodUpdated alice-train [phase,status,ready,reason,message,containers,nodeName,podIP,startTime]",
       "PodDeleted alice-etl CLUSTER_CHANGE",
     ]);
     const updated = live[1];
@@ -280,7 +280,7 @@ describe.each(clientKinds)("$kind", ({ connect }) => {
     updatePod("lab-alice", (pod) => setPodState(pod, { stuck: "CrashLoopBackOff" })); // not VS Code
     updatePod("vscode-alice", (pod) => setPodState(pod, "ready"));
     const [ready] = await take(stream, { count: 1 });
-    expect(ready && ideLine(ready)).toBe("IDEUpdated vscode-alice [status,ready,pods]");
+    expect(ready && ideLine(ready)).toBe("IDEUpdated vscode-alice [status,ready,reason,message,pods]");
     if (ready?.__typename !== "IDEUpdated") throw new Error("unreachable");
     expect(ready.ide).toMatchObject({ status: "READY", ready: true, pods: [{ name: "vscode-alice", ready: true }] });
     expect(ready.previous).toMatchObject({ status: "STARTING", ready: false });

@@ -268,7 +268,7 @@ describe("ideEvents", () => {
     updatePod("etl-1", (pod) => setPodState(pod, "succeeded")); // not an IDE
     updatePod("code-dan-0", (pod) => setPodState(pod, { stuck: "ImagePullBackOff" }));
     const [failed] = await next(stream);
-    expect(failed && summary(failed)).toBe("IDEUpdated code-dan [status,pods]");
+    expect(failed && summary(failed)).toBe("IDEUpdated code-dan [status,reason,message,pods]");
     expect(failed?.ide).toMatchObject({ status: "FAILED", ready: false });
 
     // Likewise on the Notebooks' watch.
@@ -276,7 +276,7 @@ describe("ideEvents", () => {
     cluster.update(notebookResource, project, "rstudio-alice", (nb) =>
       annotate(nb, { "kubeflow-resource-stopped": "2024-05-01T12:00:00Z" }),
     );
-    expect((await next(stream)).map(summary)).toEqual(["IDEUpdated rstudio-alice [status]"]);
+    expect((await next(stream)).map(summary)).toEqual(["IDEUpdated rstudio-alice [status,reason,message]"]);
     await stream.return?.();
   });
 
@@ -325,7 +325,7 @@ describe("ideEvents", () => {
 
     cluster.update(notebookResource, project, "code-dan", (nb) => annotate(nb, { "kubeflow-resource-stopped": "2024-05-01T12:00:00Z" }));
     const [stopped] = await next(stream);
-    expect(stopped && summary(stopped)).toBe("IDEUpdated code-dan [status]");
+    expect(stopped && summary(stopped)).toBe("IDEUpdated code-dan [status,reason,message]");
     expect(stopped).toMatchObject({ ide: { status: "STOPPED", ready: false }, previous: { status: "STARTING" } });
 
     cluster.delete(podResource, project, "code-dan-0");
@@ -440,10 +440,11 @@ describe("daskEvents", () => {
     const up = await next(stream, 5);
     expect(up.map((e) => `${summary(e)} ${size(e)}`)).toEqual([
       "DaskClusterUpdated analysis [desiredWorkers] 3/1/1",
-      "DaskClusterUpdated analysis [workers] 3/2/1",
+      // reason and message: the first worker that waits for a node, then the next, then none.
+      "DaskClusterUpdated analysis [workers,reason,message] 3/2/1",
       "DaskClusterUpdated analysis [workers] 3/3/1",
-      "DaskClusterUpdated analysis [readyWorkers] 3/3/2",
-      "DaskClusterUpdated analysis [readyWorkers] 3/3/3",
+      "DaskClusterUpdated analysis [readyWorkers,message] 3/3/2",
+      "DaskClusterUpdated analysis [readyWorkers,reason,message] 3/3/3",
     ]);
 
     // Scaling down: a worker being deleted no longer counts; one that is gone neither.
@@ -490,7 +491,7 @@ describe("daskEvents", () => {
     // Likewise a worker pod's annotation, before its cluster's scheduler stops being Ready.
     updatePod("analysis-worker-1", (pod) => annotate(pod, { "example.org/scraped": "yes" }));
     updatePod("analysis-scheduler", (pod) => setPodState(pod, "running"));
-    expect((await next(stream)).map(summary)).toEqual(["DaskClusterUpdated analysis [schedulerReady,scheduler]"]);
+    expect((await next(stream)).map(summary)).toEqual(["DaskClusterUpdated analysis [schedulerReady,reason,message,scheduler]"]);
     await stream.return?.();
   });
 
@@ -703,9 +704,9 @@ describe("daskEvents", () => {
       updatePod("analysis-worker-2", (pod) => setPodState(pod, "ready"));
 
       const live = [
-        "DaskClusterUpdated analysis [workers]",
+        "DaskClusterUpdated analysis [workers,reason,message]",
         "DaskWorkerGroupUpdated analysis-default [workers]",
-        "DaskClusterUpdated analysis [readyWorkers]",
+        "DaskClusterUpdated analysis [readyWorkers,reason,message]",
         "DaskWorkerGroupUpdated analysis-default [readyWorkers]",
       ];
       const earlyLive = await next(early, 4);

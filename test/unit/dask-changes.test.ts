@@ -99,7 +99,8 @@ describe("daskChangedFields", () => {
         name: "cluster: the scheduler became Ready",
         before: () => clusterOf(cluster, [scheduler, worker]),
         after: () => clusterOf(cluster, [rewrite(scheduler, (p) => setPodState(p, "ready")), worker]),
-        changed: ["schedulerReady", "scheduler"],
+        // The worker still is not: the cluster's reason is the same, its message now the worker's.
+        changed: ["schedulerReady", "message", "scheduler"],
       },
       {
         name: "cluster: scaled up",

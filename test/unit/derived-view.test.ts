@@ -127,7 +127,7 @@ describe("DerivedView: IDEs", () => {
     updatePod("nb-carol-0", (pod) => annotate(pod, { "kubectl.kubernetes.io/restartedAt": "now" }));
     updatePod("nb-carol-0", (pod) => setPodState(pod, "ready"));
     const [ready] = await changes.take({ count: 1, timeoutMs: 1_000 });
-    expect(ready && describeDelta(ready)).toBe("updated KUBEFLOW_NOTEBOOK/nb-carol [status,ready,pods] pods=nb-carol-0");
+    expect(ready && describeDelta(ready)).toBe("updated KUBEFLOW_NOTEBOOK/nb-carol [status,ready,reason,message,pods] pods=nb-carol-0");
 
     cluster.delete(notebookResource, ns, "nb-carol");
     const [removed] = await changes.take({ count: 1, timeoutMs: 1_000 });

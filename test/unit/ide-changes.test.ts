@@ -58,13 +58,13 @@ describe("ideChangedFields", () => {
         name: "its pod became Ready",
         before: () => labelledIde([server]),
         after: () => labelledIde([rewrite(server, (p) => setPodState(p, "ready"))]),
-        changed: ["status", "ready", "pods"],
+        changed: ["status", "ready", "reason", "message", "pods"],
       },
       {
         name: "its Notebook's pod became Ready",
         before: () => notebookIde([notebookServer], notebook),
         after: () => notebookIde([rewrite(notebookServer, (p) => setPodState(p, "ready"))], notebook),
-        changed: ["status", "ready", "pods"],
+        changed: ["status", "ready", "reason", "message", "pods"],
       },
       {
         name: "a container restarted",

@@ -20,6 +20,8 @@ function pod(name: string, status = "Running", namespace = "team-a"): Pod {
     phase: "RUNNING",
     status,
     ready: status === "Running",
+    reason: null,
+    message: null,
     restarts: 0,
     nodeName: null,
     podIP: null,

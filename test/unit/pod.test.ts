@@ -215,6 +215,8 @@ describe("toPod", () => {
       phase: "RUNNING",
       status: "Running",
       ready: false,
+      reason: null,
+      message: null,
       containers: [
         {
           name: "init",

@@ -119,6 +119,27 @@ describe("slimPod", () => {
     }
   });
 
+  it("keeps why a pod is not ready only while it is not: the scheduler's message, a waiting container's image and last termination", () => {
+    const ready = slimPod(realisticJupyterLabPod({ state: "ready", restarts: 2 }));
+    expect(ready.status?.conditions).toEqual([{ type: "Ready", status: "True" }]);
+    for (const c of ready.status?.containerStatuses ?? [])
+      expect(Object.keys(c).sort()).toEqual(["name", "ready", "restartCount", "state"]);
+
+    const pending = slimPod(realisticJupyterLabPod({ state: "pending" }));
+    expect(pending.status?.conditions).toEqual([
+      { type: "PodScheduled", status: "False", reason: "Unschedulable", message: expect.stringMatching(/^0\/40 nodes are available/) },
+    ]);
+    // Many pods wait for the same reason: one shared condition.
+    expect(slimPod(realisticJupyterLabPod({ state: "pending", index: 9 })).status?.conditions).toBe(pending.status?.conditions);
+
+    const [notebook, proxy] = slimPod(realisticJupyterLabPod({ state: "crashloop" })).status?.containerStatuses ?? [];
+    expect(notebook).toMatchObject({
+      image: "quay.io/jupyter/scipy-notebook:2024-05-27",
+      lastState: { terminated: { exitCode: 1, reason: "Error", message: expect.stringContaining("ModuleNotFoundError") } },
+    });
+    expect(proxy?.image).toBeUndefined(); // running
+  });
+
   it("is the same slim object when applied again", () => {
     for (const [, pod] of [...realisticPods, ...fixturePods]) expect(slimPod(slimPod(pod))).toEqual(slimPod(pod));
   });

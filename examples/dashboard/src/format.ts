@@ -47,6 +47,23 @@ export function enumChip(value: string): HTMLElement {
   return chip(words.charAt(0).toUpperCase() + words.slice(1), tones[value] ?? "idle");
 }
 
+const failureReasons = /BackOff|Err|Error|Failed|Invalid|OOMKilled|Evicted|DeadlineExceeded|NodeLost/;
+
+/**
+ * Why something is not ready (reason and message, as Pod, IDE and DaskCluster serve them): the
+ * reason as a chip, bad for a failure and busy for a wait, and the message for a person beside it.
+ */
+export function why(reason: string | null, message: string | null): string | Node {
+  if (reason === null) return "—";
+  const cell = document.createElement("span");
+  cell.className = "why";
+  const text = document.createElement("span");
+  text.className = "why-message";
+  text.textContent = message ?? "";
+  cell.append(chip(reason, failureReasons.test(reason) ? "bad" : "busy"), text);
+  return cell;
+}
+
 export function dash(value: string | null | undefined): string {
   return value === null || value === undefined || value === "" ? "—" : value;
 }

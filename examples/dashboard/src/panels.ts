@@ -5,7 +5,7 @@
 import type { Client } from "graphql-sse";
 import type { StreamDefinition } from "../../client/live-collection.ts";
 import { type EventOf, graphqlSseTransport, type Transport } from "../../client/resumable.ts";
-import { chip, dash, enumChip, podStatusTone, yesNo } from "./format.ts";
+import { chip, dash, enumChip, podStatusTone, why, yesNo } from "./format.ts";
 import {
   type DaskAutoscaler,
   type DaskCluster,
@@ -70,6 +70,7 @@ export function podPanel(): PanelDefinition<PodEventsSubscription, PodCollection
       },
       { header: "Restarts", field: "restarts", cell: (pod) => String(pod.restarts) },
       { header: "Node", field: "nodeName", cell: (pod) => dash(pod.nodeName) },
+      { header: "Why not ready", field: "reason", alsoChangedBy: ["message"], cell: (pod) => why(pod.reason, pod.message) },
     ],
   });
   return {
@@ -100,6 +101,7 @@ export function idePanel(): PanelDefinition<IdeEventsSubscription, IDECollection
       { header: "User", field: "user", cell: (ide) => dash(ide.user) },
       { header: "Status", field: "status", cell: (ide) => enumChip(ide.status) },
       { header: "Ready", field: "ready", cell: (ide) => yesNo(ide.ready) },
+      { header: "Why not ready", field: "reason", alsoChangedBy: ["message"], cell: (ide) => why(ide.reason, ide.message) },
       { header: "Restarts", field: "restarts", cell: (ide) => String(ide.restarts) },
       { header: "Pods", field: "pods", cell: (ide) => dash(ide.pods.map((p) => `${p.name} (${p.status})`).join(", ")) },
       { header: "Recognised as", field: "convention", cell: (ide) => conventions[ide.convention] },
@@ -129,6 +131,7 @@ export function daskPanel(): PanelDefinition<DaskEventsSubscription, DaskCollect
       { header: "Ready workers", field: "readyWorkers", cell: (c) => String(c.readyWorkers) },
       { header: "Workers", field: "workers", cell: (c) => String(c.workers) },
       { header: "Desired", field: "desiredWorkers", cell: (c) => String(c.desiredWorkers) },
+      { header: "Why not ready", field: "reason", alsoChangedBy: ["message"], cell: (c) => why(c.reason, c.message) },
     ],
   });
   const workerGroups = new TableView<DaskWorkerGroup>({
