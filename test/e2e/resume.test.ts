@@ -43,13 +43,14 @@ const document = /* GraphQL */ `
       ... on PodUpdated { changedFields resourceVersion cursor pod { name user phase status ready restarts } previous { phase status restarts } }
       ... on PodDeleted { cause resourceVersion cursor pod { name user } }
       ... on InitialStateComplete { count resumed cursor }
-      ... on StreamError { code message }
+      ... on StreamError { code message cursor }
     }
   }
 `;
 
 interface PodEvent {
   __typename: string;
+  code?: string;
   cause?: string;
   count?: number;
   resumed?: boolean;
@@ -173,6 +174,52 @@ describe("resuming across replicas", () => {
         "complete 2 resumed=false",
       ]);
     }
+  }, 120_000);
+});
+
+describe("resuming on a process that started after the stream", () => {
+  it("the only kubesub restarts: an unchanged project resumes with nothing to send, a changed one gets a snapshot", async () => {
+    const namespace = ns?.name ?? "";
+    const core = cp.core();
+    await createPod(core, namespace, "alice-1", "alice");
+    const kubeConfig = kubeConfigFor(cp.info, "admin", "main");
+    const start = async () => {
+      const started = await startKubesubProcess(kubeConfig, ["--auth", "none"]);
+      processes.push(started);
+      return started;
+    };
+    /** SIGTERM to the process: the stream's last event, SHUTTING_DOWN, and its cursor. */
+    const stop = async (process: KubesubProcess, stream: Awaited<ReturnType<typeof open>>) => {
+      const stopped = process.stop();
+      const last = (await stream.take({ until: (e) => e.__typename === "StreamError" })).at(-1);
+      await stopped;
+      processes.splice(processes.indexOf(process), 1);
+      expect(last).toMatchObject({ __typename: "StreamError", code: "SHUTTING_DOWN" });
+      return last?.cursor ?? "";
+    };
+
+    let running = await start();
+    let stream = await open(running.origin, { project: namespace });
+    await stream.take({ until: isComplete });
+    await patchPodStatus(core, namespace, "alice-1", runningStatus(0));
+    await stream.take({ count: 1 });
+    let cursor = await stop(running, stream);
+
+    // A new process lists at a later resourceVersion than any the stream saw, and has no history:
+    // the cursor's digest of the project's pods is the new cache's, so nothing changed.
+    running = await start();
+    stream = await open(running.origin, { project: namespace, after: cursor });
+    expect((await stream.take({ until: isComplete })).map(summary)).toEqual(["complete 0 resumed=true"]);
+    await patchPodStatus(core, namespace, "alice-1", runningStatus(1));
+    expect((await stream.take({ count: 1 })).map(summary)).toEqual(["PodUpdated alice-1"]);
+    cursor = await stop(running, stream);
+
+    // Changed while no kubesub ran (a pod deleted: nothing in a list shows it): a fresh snapshot.
+    await createPod(core, namespace, "alice-2", "alice");
+    await deletePod(core, namespace, "alice-1");
+    running = await start();
+    stream = await open(running.origin, { project: namespace, after: cursor });
+    expect((await stream.take({ until: isComplete })).map(summary)).toEqual(["PodAdded alice-2 INITIAL_STATE", "complete 1 resumed=false"]);
   }, 120_000);
 });
 
