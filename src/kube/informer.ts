@@ -3,6 +3,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import { isPermanent } from "./errors.ts";
 import type { ListWatchSource } from "./list-watch-source.ts";
 import { Reflector, type ReflectorOptions } from "./reflector.ts";
+import { NamespaceDigests } from "./state-digest.ts";
 import { type Delta, ObjectStore } from "./store.ts";
 import type { KubeObject } from "./types.ts";
 
@@ -20,6 +21,13 @@ export interface InformerStatus {
   watchRestarts: number;
   /** When the last list or change event arrived, ms since the epoch; 0: never. */
   lastEventAt: number;
+  /**
+   * resourceVersion of the last change (added, modified, deleted) every handler has been told of,
+   * or of the last list when none came since; never a bookmark's. Another process watching the same
+   * resource reads that same change, so it can tell when it has read as far (unlike a bookmark,
+   * which each watch gets at its own times). undefined before the first list.
+   */
+  changedThrough: string | undefined;
 }
 
 /**
@@ -44,6 +52,18 @@ export interface SharedInformer<T extends KubeObject> {
    * Returns the function that removes the handler.
    */
   addOutageHandler(handler: (cause: unknown) => void): () => void;
+  /**
+   * The resourceVersion after which none of its objects (of its namespace, for a namespace's
+   * share) has changed, as far back as the informer's last list: that of their last change, or of
+   * the list when none changed since. A view started now can vouch that nothing it serves changed
+   * between this and now. undefined before the first list.
+   */
+  quietSince(): string | undefined;
+  /**
+   * A digest of its objects in a namespace now (their names and resourceVersions, see
+   * NamespaceDigests): equal on two replicas if and only if they hold the same objects there.
+   */
+  digest(namespace: string): string;
 }
 
 export interface InformerOptions extends ReflectorOptions {
@@ -83,6 +103,13 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
   private readonly syncWaiters = new Set<{ resolve: () => void; reject: (error: unknown) => void }>();
   private stopped = false;
   private lists = 0;
+  /** resourceVersion of the last list. */
+  private listedAt: string | undefined;
+  /** See InformerStatus.changedThrough. */
+  private changedThrough: string | undefined;
+  /** By namespace, the resourceVersion of its objects' last change since the last list. */
+  private readonly namespaceChanges = new Map<string, string>();
+  private readonly digests = new NamespaceDigests();
   private readonly state: { synced: boolean; lastError: unknown; watchRestarts: number; lastEventAt: number } = {
     synced: false,
     lastError: undefined,
@@ -101,7 +128,15 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
         apply: (type, object) => {
           this.state.lastEventAt = this.clock.now();
           const delta = this.store.apply(type, object);
-          if (delta) this.dispatch(delta);
+          if (!delta) return;
+          this.dispatch(delta);
+          this.digests.apply(delta);
+          // Only once every handler has handled it: a position read meanwhile must not claim it.
+          const resourceVersion = object.metadata?.resourceVersion;
+          if (resourceVersion) {
+            this.changedThrough = resourceVersion;
+            this.namespaceChanges.set(object.metadata?.namespace ?? "", resourceVersion);
+          }
         },
         error: (error, delayMs) => this.onError(error, delayMs),
       },
@@ -138,7 +173,21 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
       relists: Math.max(0, this.lists - 1),
       watchRestarts: this.state.watchRestarts,
       lastEventAt: this.state.lastEventAt,
+      changedThrough: this.changedThrough,
     };
+  }
+
+  quietSince(): string | undefined {
+    return this.changedThrough;
+  }
+
+  digest(namespace: string): string {
+    return this.digests.of(namespace);
+  }
+
+  /** quietSince() of one namespace's objects. */
+  quietSinceIn(namespace: string): string | undefined {
+    return this.namespaceChanges.get(namespace) ?? this.listedAt;
   }
 
   /**
@@ -215,6 +264,12 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
     this.lists += 1;
     this.state.lastEventAt = this.clock.now();
     const deltas = this.store.replace(items, resourceVersion);
+    // A list breaks continuity: what changed before it, and its own differences, are not known
+    // change by change. Set before the differences are dispatched: they are its.
+    this.listedAt = resourceVersion;
+    this.changedThrough = resourceVersion;
+    this.namespaceChanges.clear();
+    this.digests.reset(this.store.list());
     const firstSync = !this.state.synced;
     this.state.synced = true;
     this.state.lastError = undefined;

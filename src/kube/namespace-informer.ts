@@ -46,4 +46,12 @@ export class NamespaceInformer<T extends KubeObject> implements SharedInformer<T
   addOutageHandler(handler: (cause: unknown) => void): () => void {
     return this.informer.addOutageHandler(handler);
   }
+
+  digest(namespace: string): string {
+    return this.informer.digest(namespace);
+  }
+
+  quietSince(): string | undefined {
+    return this.informer.quietSinceIn(this.namespace);
+  }
 }

@@ -83,6 +83,8 @@ export function subscriberStream(
   let expiryTimer: Timer | undefined;
   /** The cursor of the last change pushed, and of the last event handed to the client: what its own later events carry. */
   const position = { pushed: "", delivered: "" };
+  /** Whether its initial state has been pushed and it follows its views' changes. */
+  let joined = false;
   /** Ends the wait for the sources to settle if the stream ends first; dropped once they have. */
   let stop: AbortController | undefined = new AbortController();
 
@@ -138,7 +140,11 @@ export function subscriberStream(
     if (expiresAt <= clock.now()) expire();
     else expiryTimer = clock.timeout(expire, expiresAt - clock.now()).unref();
   }
-  const onShutdown = () => queue.end(errorEvent(clock, "SHUTTING_DOWN", "kubesub is shutting down; reconnect", position.pushed));
+  // Every change pushed before it reaches the client first, so a stream that has started can hand
+  // its views' positions now, not its last change's: a quiet stream then resumes on a replica that
+  // started after that change (DerivedView.positionsByResource).
+  const onShutdown = () =>
+    queue.end(errorEvent(clock, "SHUTTING_DOWN", "kubesub is shutting down; reconnect", joined ? positionNow(leases) : position.pushed));
   shutdown.addEventListener("abort", onShutdown, { once: true });
   if (shutdown.aborted) onShutdown();
 
@@ -156,6 +162,7 @@ export function subscriberStream(
   void start(selected, options, queue, onEvent, log, stop.signal, (leaveAll, cursor) => {
     detach = leaveAll;
     position.pushed = cursor;
+    joined = true;
   }).finally(() => {
     stop = undefined;
   });
@@ -236,11 +243,23 @@ function resumedState(
 function complete(selected: SelectedView<unknown>[], count: number, resumed: boolean, observedAt: string): StreamEvent<unknown> {
   let resourceVersion = "";
   for (const { lease } of selected) resourceVersion = lease.view.resourceVersion() || resourceVersion;
+  return {
+    type: "initial-state-complete",
+    count,
+    resumed,
+    resourceVersion,
+    observedAt,
+    cursor: positionNow(selected.map(({ lease }) => lease)),
+  };
+}
+
+/** The views' position now, between two changes, as one cursor. */
+function positionNow(leases: readonly ViewLease<unknown>[]): string {
   // Each view takes its position now (a source first read or relisted since is noticed here, not
   // in the middle of another view's change); the first then carries them all.
   let cursor = "";
-  for (const { lease } of selected.toReversed()) cursor = lease.view.cursor();
-  return { type: "initial-state-complete", count, resumed, resourceVersion, observedAt, cursor };
+  for (const lease of leases.toReversed()) cursor = lease.view.cursor();
+  return cursor;
 }
 
 /** An "unavailable" per resource the views cannot read now, each once. */

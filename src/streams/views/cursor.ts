@@ -17,6 +17,11 @@ import { BadUserInputError } from "../../errors.ts";
  *   project or another kind of stream is unknown, never misread.
  * - `views` undefined is the position of no change at all (events before InitialStateComplete):
  *   resuming from it always starts with a snapshot.
+ * - `digests`, in a position taken between two changes only (InitialStateComplete, StreamError
+ *   SHUTTING_DOWN), gives by source resource the digest of the namespace's objects then
+ *   (NamespaceDigests): a process whose cache holds the same digest can vouch that nothing the
+ *   cursor's views serve changed since, however long ago the position is and whether or not it
+ *   watched the time between.
  * - Encoding: base64url of a JSON array, version first. Views' positions share one base map per
  *   resource; a view that differs from it (one still to handle a change its siblings have
  *   handled) carries its own. decodeCursor() returns undefined for anything it cannot read, so an
@@ -28,6 +33,8 @@ export interface Cursor {
   /** By view name, by source resource: the resourceVersion handled up to ("" for a source never read). */
   views: Map<string, Map<string, string>> | undefined;
   at?: { view: string; resource: string; index: number };
+  /** By source resource: the digest of the namespace's objects at this position (see above). */
+  digests?: Map<string, string>;
 }
 
 const version = 1;
@@ -40,6 +47,7 @@ type Encoded = [
   base: Record<string, string>,
   own: Record<string, Record<string, string>>,
   at: [view: number, resource: string, index: number] | null,
+  digests?: Record<string, string>,
 ];
 
 export function encodeCursor(cursor: Cursor): string {
@@ -59,6 +67,7 @@ export function encodeCursor(cursor: Cursor): string {
   }
   const at = cursor.at ? ([names.indexOf(cursor.at.view), cursor.at.resource, cursor.at.index] as const) : null;
   const encoded: Encoded = [version, cursor.namespace, cursor.family, cursor.views ? names : null, base, own, at as Encoded[6]];
+  if (cursor.digests) encoded.push(Object.fromEntries(cursor.digests));
   return Buffer.from(JSON.stringify(encoded)).toString("base64url");
 }
 
@@ -71,8 +80,8 @@ export function decodeCursor(text: string): Cursor | undefined {
   } catch {
     return undefined;
   }
-  if (!Array.isArray(value) || value.length !== 7 || value[0] !== version) return undefined;
-  const [, namespace, family, names, base, own, at] = value as unknown[];
+  if (!Array.isArray(value) || value.length < 7 || value.length > 8 || value[0] !== version) return undefined;
+  const [, namespace, family, names, base, own, at, digests] = value as unknown[];
   if (typeof namespace !== "string" || typeof family !== "string") return undefined;
   if (!isStringMap(base) || typeof own !== "object" || own === null || Array.isArray(own)) return undefined;
   let views: Map<string, Map<string, string>> | undefined;
@@ -94,6 +103,10 @@ export function decodeCursor(text: string): Cursor | undefined {
     const name = typeof view === "number" ? (names as string[])[view] : undefined;
     if (name === undefined || typeof resource !== "string" || typeof index !== "number" || !Number.isInteger(index)) return undefined;
     cursor.at = { view: name, resource, index };
+  }
+  if (digests !== undefined) {
+    if (!isStringMap(digests)) return undefined;
+    cursor.digests = new Map(Object.entries(digests));
   }
   return cursor;
 }

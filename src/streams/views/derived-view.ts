@@ -94,8 +94,10 @@ export class DerivedView<M> implements View<M> {
     this.description = options.description;
     this.resources = options.sources.map(({ type }) => type.plural);
     this.epochs = options.sources.map(({ informer }) => epochOf(informer));
-    this.positions = options.sources.map(({ informer }) => (informer.hasSynced ? (informer.status.resourceVersion ?? "") : ""));
-    this.history = new DeltaHistory(options.history ?? { size: 0, ageMs: 0 }, options.clock ?? systemClock, this.positions);
+    // Where its informers' last change was, not their last bookmark: another replica reads that
+    // same change, and so can tell when it has read as far as this view's cursors (behind()).
+    this.positions = options.sources.map(({ informer }) => (informer.hasSynced ? (informer.status.changedThrough ?? "") : ""));
+    this.history = new DeltaHistory(options.history ?? { size: 0, ageMs: 0 }, options.clock ?? systemClock, this.vouched());
     this.detach = options.sources.map(({ informer }, index) =>
       informer.addHandler((delta) => {
         const resourceVersion =
@@ -181,7 +183,7 @@ export class DerivedView<M> implements View<M> {
 
   cursor(): string {
     for (const index of this.positions.keys()) this.refresh(index);
-    return this.encode(undefined);
+    return this.encode(undefined, true);
   }
 
   since(cursor: Cursor): HistoryEntry<M>[] | undefined {
@@ -192,12 +194,18 @@ export class DerivedView<M> implements View<M> {
     for (const index of this.positions.keys()) this.refresh(index);
     this.history.prune();
     const at = cursor.at?.view === identity.name ? cursor.at : undefined;
-    const from: string[] = [];
+    /** Per source, the resourceVersion after which its kept deltas are the stream's; null: none are. */
+    const from: (string | null)[] = [];
     for (const [index, resource] of this.resources.entries()) {
       const position = positions.get(resource);
       const covered = this.history.covered[index];
       const current = this.positions[index] as string;
-      if (position === undefined || covered === undefined || covered === null) return undefined;
+      if (position === undefined) return undefined;
+      if (this.unchangedSince(cursor, index, position)) {
+        from.push(null);
+        continue;
+      }
+      if (covered === undefined || covered === null) return undefined;
       if (position === "" || covered === "") {
         // A source neither side has read: nothing of it to send.
         if (position !== covered || current !== "") return undefined;
@@ -212,10 +220,26 @@ export class DerivedView<M> implements View<M> {
       from.push(position);
     }
     return this.history.kept().filter(({ delta, source, index }) => {
-      const order = compareResourceVersions(delta.resourceVersion, from[source] as string);
+      const after = from[source];
+      // Objects created and deleted since a digest matched: their net effect is nothing.
+      if (after === null || after === undefined) return false;
+      const order = compareResourceVersions(delta.resourceVersion, after);
       if (order === undefined) return false;
       return order > 0 || (order === 0 && at?.resource === this.resources[source] && index > at.index);
     });
+  }
+
+  /**
+   * Whether the cursor's digest of a source's objects in the namespace is this process's now, and
+   * this process has read as far as the cursor's position in it: the client then holds exactly
+   * what this view would serve of that source, whatever happened in between.
+   */
+  private unchangedSince(cursor: Cursor, index: number, position: string): boolean {
+    const digest = cursor.digests?.get(this.resources[index] as string);
+    const { informer, namespace } = this.options.sources[index] as ViewSource;
+    if (digest === undefined || !informer.hasSynced || digest !== informer.digest(namespace)) return false;
+    const order = compareResourceVersions(position, this.seen(index));
+    return position === "" || (order !== undefined && order <= 0);
   }
 
   behind(cursor: Cursor): boolean {
@@ -243,9 +267,39 @@ export class DerivedView<M> implements View<M> {
     return order !== undefined && order > 0 ? read : position;
   }
 
-  /** Its positions, by source resource: what the cursors of its family's views carry of it. */
-  positionsByResource(): Map<string, string> {
-    return new Map(this.resources.map((resource, index) => [resource, this.positions[index] as string]));
+  /**
+   * Its positions, by source resource: what the cursors of its family's views carry of it. Between
+   * two changes (fresh), each is moved up to the last change its informer has told every handler
+   * of (InformerStatus.changedThrough), which this view has handled too: a quiet stream's cursor
+   * then stays recent, within reach of a replica started since its last change.
+   */
+  positionsByResource(fresh = false): Map<string, string> {
+    return new Map(
+      this.resources.map((resource, index) => [resource, fresh ? this.handledThrough(index) : (this.positions[index] as string)]),
+    );
+  }
+
+  /** Its position in a source, or further: the informer's last change, when it follows the same list. */
+  private handledThrough(index: number): string {
+    const { informer } = this.options.sources[index] as ViewSource;
+    const position = this.positions[index] as string;
+    if (!informer.hasSynced || epochOf(informer) !== this.epochs[index]) return position;
+    const changed = informer.status.changedThrough ?? "";
+    const order = compareResourceVersions(changed, position);
+    return order !== undefined && order > 0 ? changed : position;
+  }
+
+  /**
+   * Per source, how far back this view can vouch for every change: its informer's quietSince()
+   * (nothing of this namespace changed since, back to the informer's last list), or its position.
+   */
+  private vouched(): string[] {
+    return this.options.sources.map(({ informer }, index) => {
+      const position = this.positions[index] as string;
+      const quiet = informer.hasSynced && epochOf(informer) === this.epochs[index] ? informer.quietSince() : undefined;
+      const order = quiet === undefined ? undefined : compareResourceVersions(quiet, position);
+      return quiet !== undefined && order !== undefined && order <= 0 ? quiet : position;
+    });
   }
 
   /** Stops listening to the informers. The caller releases their leases. */
@@ -281,20 +335,37 @@ export class DerivedView<M> implements View<M> {
     const epoch = epochOf(informer);
     if (epoch === this.epochs[index]) return;
     this.epochs[index] = epoch;
-    this.positions[index] = informer.status.resourceVersion ?? "";
-    this.history.reset(this.positions);
+    this.positions[index] = informer.status.changedThrough ?? "";
+    this.history.reset(this.vouched());
   }
 
-  /** Its family's positions, its own first, as a cursor; at: the change being handled, if any. */
-  private encode(at: Cursor["at"]): string {
+  /**
+   * Its family's positions, its own first, as a cursor; at: the change being handled, if any.
+   * fresh: between two changes (see positionsByResource), never while one is being handled.
+   */
+  private encode(at: Cursor["at"], fresh = false): string {
     const { identity } = this.options;
     if (!identity) return encodeCursor({ namespace: "", family: "", views: undefined });
-    const views = new Map([[identity.name, this.positionsByResource()]]);
+    const views = new Map([[identity.name, this.positionsByResource(fresh)]]);
     for (const sibling of identity.siblings()) {
       const name = sibling.options.identity?.name;
-      if (name !== undefined && !views.has(name)) views.set(name, sibling.positionsByResource());
+      if (name !== undefined && !views.has(name)) views.set(name, sibling.positionsByResource(fresh));
     }
-    return encodeCursor({ namespace: identity.namespace, family: identity.family, views, at });
+    const cursor: Cursor = { namespace: identity.namespace, family: identity.family, views, at };
+    if (fresh) cursor.digests = this.digests(identity.siblings());
+    return encodeCursor(cursor);
+  }
+
+  /** By source resource of it and its siblings, the digest of the namespace's objects now. */
+  private digests(siblings: Iterable<DerivedView<unknown>>): Map<string, string> {
+    const digests = new Map<string, string>();
+    for (const view of [this as DerivedView<unknown>, ...siblings]) {
+      for (const [index, { informer, namespace }] of view.options.sources.entries()) {
+        const resource = view.resources[index] as string;
+        if (!digests.has(resource) && informer.hasSynced) digests.set(resource, informer.digest(namespace));
+      }
+    }
+    return digests;
   }
 
   private emit(change: DistributiveOmit<ModelDelta<M>, "cursor">): void {

@@ -29,8 +29,10 @@ let sequence = 0;
  * Invariant: for every source i whose covered[i] is not null, every delta the view emitted for a
  * change of source i with a resourceVersion above covered[i] is kept, in order. Evicting a delta
  * raises its source's coverage to that delta's resourceVersion; reset() (a relist broke continuity,
- * or the view starts) sets every source's coverage to the view's current positions and forgets the
- * rest. A source never read has position and coverage ""; null: nothing of that source is trusted.
+ * or the view starts) forgets every entry and sets each source's coverage to where the view can
+ * vouch that nothing it serves changed since: its position, or earlier, its informer's
+ * quietSince(). A source never read has position and coverage ""; null: nothing of that source is
+ * trusted.
  */
 export class DeltaHistory<M> {
   private entries: HistoryEntry<M>[] = [];
@@ -45,11 +47,11 @@ export class DeltaHistory<M> {
    */
   coveredIndex: number[];
 
-  constructor(limits: HistoryLimits, clock: Clock, positions: readonly string[]) {
+  constructor(limits: HistoryLimits, clock: Clock, coverage: readonly string[]) {
     this.limits = limits;
     this.clock = clock;
-    this.covered = [...positions];
-    this.coveredIndex = positions.map(() => 0);
+    this.covered = [...coverage];
+    this.coveredIndex = coverage.map(() => 0);
   }
 
   get size(): number {
@@ -68,12 +70,12 @@ export class DeltaHistory<M> {
     this.prune(at);
   }
 
-  /** Forgets every entry; coverage starts again at the view's current positions. */
-  reset(positions: readonly string[]): void {
+  /** Forgets every entry; coverage starts again where the view can vouch for (see the class). */
+  reset(coverage: readonly string[]): void {
     this.entries = [];
     this.head = 0;
-    this.covered = [...positions];
-    this.coveredIndex = positions.map(() => 0);
+    this.covered = [...coverage];
+    this.coveredIndex = coverage.map(() => 0);
   }
 
   /** Evicts entries older than the age limit. */
