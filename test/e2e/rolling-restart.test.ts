@@ -18,6 +18,7 @@ import { print } from "graphql";
 import { createClient } from "graphql-sse";
 import { afterEach, describe, expect, it } from "vitest";
 import { PodEventsDocument, type PodEventsSubscription } from "../../examples/generated/graphql.ts";
+import { decodeCursor } from "../../src/streams/views/cursor.ts";
 import { controlPlane, type TestNamespace, type UserName } from "../helpers/control-plane.ts";
 import { kubeConfigFor, sumMetric } from "../helpers/control-plane-kube.ts";
 import { freePort } from "../helpers/control-plane-processes.ts";
@@ -248,6 +249,7 @@ describe("a rolling restart behind nginx", () => {
       const snapshotsBefore = clients.reduce((sum, c) => sum + c.record.snapshots, 0);
       const listsAtStep = await listCounts();
       const sigterm = performance.now();
+      console.info(`replica ${index}: SIGTERM at ${ms(sigterm - allLive)}`);
       await replica.process.stop();
       const exited = performance.now();
       replica.process = await startKubesubProcess(kubeConfig, deployFlags(keyFile, replica.port));
@@ -325,6 +327,21 @@ describe("a rolling restart behind nginx", () => {
       const mine = resentClients.filter((c) => c.kind === k);
       return `${k.name}: ${mine.length}`;
     });
+    // What the snapshots sent again were given: the `after` of the subscription, against the
+    // position the snapshot was taken at (resourceVersions per view and source resource).
+    const positions = (cursor: string | undefined) => {
+      const decoded = cursor === undefined ? undefined : decodeCursor(cursor);
+      if (!decoded) return String(cursor);
+      const views = [...(decoded.views ?? new Map())].map(([view, sources]) => `${view}:${JSON.stringify(Object.fromEntries(sources))}`);
+      return `${views.join(" ")}${decoded.digests ? " +digests" : ""}`;
+    };
+    const examples = resentClients
+      .slice(0, 6)
+      .flatMap((c) =>
+        c.record.resent
+          .slice(0, 1)
+          .map((r) => `#${c.index} at ${ms(r.at - allLive)}: after ${positions(r.after)}, snapshot at ${positions(r.cursor)}`),
+      );
     const log = nginx.accessLog();
     const retried = log.filter((entry) => entry.upstreams.length > 1).length;
     console.info(
@@ -334,6 +351,7 @@ describe("a rolling restart behind nginx", () => {
         `streams per replica before ${JSON.stringify(spreadBefore)}, after ${JSON.stringify(spreadAfter)}`,
         `clients streaming again after a SIGTERM: median ${ms(quantile(recoveries, 0.5))}, p90 ${ms(quantile(recoveries, 0.9))}, max ${ms(Math.max(...recoveries))} (${recoveries.length} reconnections)`,
         `snapshots sent again: ${resent} to ${resentClients.length} clients (${byKind.join(", ")}); resumed subscriptions: ${clients.reduce((s, c) => s + c.record.resumes, 0)}; cut in a snapshot: ${clients.reduce((s, c) => s + c.record.cutSnapshots, 0)}`,
+        ...examples,
         `changes: ${changeEvents} expected over all clients; ${exact} clients received exactly the reference's; lost ${lost} (in the gaps a snapshot replaced), duplicated ${duplicated}`,
         `apiserver LISTs during the roll: pods ${listsAfter.pods - listsBefore.pods}, namespaces ${listsAfter.namespaces - listsBefore.namespaces}; list pages each restarted replica sent: ${JSON.stringify(restartedLists)}`,
         `nginx: ${log.length} requests, ${retried} moved on to another replica, ${log.filter((e) => e.status >= 500).length} answered 5xx; "temporarily disabled" ${nginx.errorLog().split("temporarily disabled").length - 1} times`,

@@ -42,8 +42,13 @@ export class StreamRecord {
   private staged: PodEvent[] = [];
   private live = false;
 
-  /** A new subscription starts. */
-  subscribed(): void {
+  /** Each snapshot sent again: the `after` its subscription passed, and the snapshot's own cursor. */
+  readonly resent: { at: number; after: string | undefined; cursor: string }[] = [];
+  private after: string | undefined;
+
+  /** A new subscription starts, passing `after`. */
+  subscribed(after?: string): void {
+    this.after = after;
     if (!this.live && this.staged.length > 0) {
       // Cut before InitialStateComplete: changes missed are kept (the next `after` is past them),
       // a part of a snapshot is not.
@@ -61,6 +66,7 @@ export class StreamRecord {
         for (const staged of this.staged) this.apply(staged);
       } else {
         this.snapshots += 1;
+        if (this.snapshots > 1) this.resent.push({ at: performance.now(), after: this.after, cursor: event.cursor });
         this.pods.clear();
         for (const staged of this.staged) if (staged.__typename === "PodAdded") this.pods.set(staged.pod.name, JSON.stringify(staged.pod));
       }
@@ -185,7 +191,7 @@ export class FleetClient {
     this.subscription = new ResumableSubscription({
       transport,
       variables: variables,
-      onSubscribe: () => this.record.subscribed(),
+      onSubscribe: (after) => this.record.subscribed(after),
       onEvent: (event) => {
         this.record.receive(event);
         notifier.notify();
