@@ -249,11 +249,13 @@ describe("a rolling restart behind nginx", () => {
       // The roll.
       const steps: string[] = [];
       const recoveries: number[] = [];
+      const sigterms: number[] = [];
       for (const [index, replica] of replicas.entries()) {
         const before = await openStreams(replica.origin);
         const snapshotsBefore = clients.reduce((sum, c) => sum + c.record.snapshots, 0);
         const listsAtStep = await listCounts();
         const sigterm = performance.now();
+        sigterms.push(sigterm);
         console.info(`replica ${index}: SIGTERM at ${ms(sigterm - allLive)}`);
         await replica.process.stop();
         const exited = performance.now();
@@ -340,13 +342,17 @@ describe("a rolling restart behind nginx", () => {
         const views = [...(decoded.views ?? new Map())].map(([view, sources]) => `${view}:${JSON.stringify(Object.fromEntries(sources))}`);
         return `${views.join(" ")}${decoded.digests ? " +digests" : ""}`;
       };
-      const examples = resentClients
-        .slice(0, 6)
-        .flatMap((c) =>
-          c.record.resent
-            .slice(0, 1)
-            .map((r) => `#${c.index} at ${ms(r.at - allLive)}: after ${positions(r.after)}, snapshot at ${positions(r.cursor)}`),
-        );
+      // Two of each step's, with the time since that step's SIGTERM.
+      const examples = sigterms.flatMap((at, step) =>
+        clients
+          .flatMap((c) => c.record.resent.map((r) => ({ client: c.index, ...r })))
+          .filter((r) => r.at >= at && r.at < (sigterms[step + 1] ?? Number.POSITIVE_INFINITY))
+          .slice(0, 2)
+          .map(
+            (r) =>
+              `step ${step}, #${r.client} ${ms(r.at - at)} after SIGTERM: after ${positions(r.after)}, snapshot at ${positions(r.cursor)}`,
+          ),
+      );
       const log = nginx.accessLog();
       const retried = log.filter((entry) => entry.upstreams.length > 1).length;
       console.info(
