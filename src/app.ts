@@ -5,6 +5,7 @@ import { systemClock } from "./clock.ts";
 import { slimProtobufDecoderFor } from "./domain/pod-protobuf.ts";
 import { slimTransformFor } from "./domain/slim.ts";
 import { InformerRegistry } from "./kube/informer-registry.ts";
+import { watchedResources } from "./kube/resources.ts";
 import type { KubesubOptions } from "./options.ts";
 import { buildSchema } from "./schema/index.ts";
 import { requestAuthenticator } from "./server/auth/request-authenticator.ts";
@@ -37,6 +38,9 @@ export interface Kubesub {
 }
 
 /** Wires kube -> streams -> schema -> server for one cluster source. */
+/** An informer's change log holds as many changes as this many views' histories (--history-size). */
+const changeLogViews = 10;
+
 export function createKubesub(options: KubesubOptions): Kubesub {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
@@ -45,7 +49,13 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     sources: options.sources,
     lingerMs: options.informerLingerMs,
     scope: options.watchScope,
-    informer: { inactivityTimeoutMs: options.watchInactivityTimeoutMs, backoff: { maxMs: options.retryMaxMs } },
+    informer: {
+      inactivityTimeoutMs: options.watchInactivityTimeoutMs,
+      backoff: { maxMs: options.retryMaxMs },
+      // Enough of every informer's recent changes for a view that starts to begin where a client's
+      // cursor is (rewound-informer.ts): ten views' histories' worth, as old as one's.
+      changeLog: { size: options.historySize * changeLogViews, ageMs: options.historyAgeMs },
+    },
     // Objects are cached reduced to what the models read (src/domain/slim.ts).
     transformFor: options.transformFor ?? slimTransformFor,
     // Pods are listed in protobuf, decoded as far as slimPod reads (src/domain/pod-protobuf.ts).
@@ -53,6 +63,10 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     logger,
     clock,
   });
+  // In cluster scope, every informer runs from the start (one list per resource), not from its
+  // first subscriber: a replica is ready only once it has read the cluster, and its change logs then
+  // reach back before any cursor a client brings from another replica (rewound-informer.ts).
+  if (options.watchScope === "cluster" && !options.lazyInformers) for (const type of watchedResources) registry.acquire(type, "");
   const views = new ViewRegistry(registry, logger, {
     history: { size: options.historySize, ageMs: options.historyAgeMs },
     lingerMs: options.historyLingerMs,

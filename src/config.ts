@@ -68,6 +68,12 @@ const settings = {
     default: defaultSettings.watchScope,
     help: "cluster: one list and watch per resource for all projects (fewest apiserver connections; needs cluster-wide list and watch); namespace: one per resource and project (per-namespace Roles suffice)",
   },
+  "lazy-informers": {
+    env: "KUBESUB_LAZY_INFORMERS",
+    default: "false",
+    help: "Start each informer with its first subscriber, not at start. By default, in cluster scope, every informer runs from the start: a replica is ready once it has read the cluster, and a client that moves to it from another replica resumes there without a snapshot",
+    boolean: true,
+  },
   "watch-inactivity-timeout": {
     env: "KUBESUB_WATCH_INACTIVITY_TIMEOUT_MS",
     default: String(defaultSettings.watchInactivityTimeoutMs),
@@ -268,6 +274,7 @@ const schema = z.object({
   "sync-timeout": milliseconds,
   "informer-linger": z.coerce.number().int().min(0),
   "watch-scope": z.enum(["cluster", "namespace"]),
+  "lazy-informers": bool,
   "watch-inactivity-timeout": milliseconds,
   "retry-max": milliseconds,
   "shutdown-timeout": milliseconds,
@@ -414,6 +421,7 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     syncTimeoutMs: v["sync-timeout"],
     informerLingerMs: v["informer-linger"],
     watchScope: v["watch-scope"],
+    lazyInformers: v["lazy-informers"],
     watchInactivityTimeoutMs: v["watch-inactivity-timeout"],
     retryMaxMs: v["retry-max"],
     shutdownTimeoutMs: v["shutdown-timeout"],

@@ -44,6 +44,11 @@ export interface KubesubSettings {
   informerLingerMs: number;
   /** One list and watch per resource for the cluster, or per resource and project: see WatchScope. */
   watchScope: WatchScope;
+  /**
+   * Whether each informer starts with its first subscriber (--lazy-informers). Otherwise, in cluster
+   * scope, every informer runs from the start.
+   */
+  lazyInformers: boolean;
   watchInactivityTimeoutMs: number;
   /** Upper bound of the backoff between failed lists or watches. */
   retryMaxMs: number;
@@ -85,6 +90,7 @@ export const defaultSettings: Readonly<KubesubSettings> = {
   syncTimeoutMs: 30_000,
   informerLingerMs: 30_000,
   watchScope: "cluster",
+  lazyInformers: false,
   watchInactivityTimeoutMs: 90_000,
   retryMaxMs: 30_000,
   shutdownTimeoutMs: 10_000,

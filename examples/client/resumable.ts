@@ -17,6 +17,9 @@ export interface KubesubEvent {
 /** The one event of a subscription result: kubesub's subscriptions select one root field. */
 export type EventOf<TData> = TData[keyof TData];
 
+/** The StreamError member of a subscription's event union: the last event of a stream. */
+export type StreamErrorOf<TData> = Extract<EventOf<TData>, { __typename: "StreamError" }>;
+
 /** Variables of a kubesub subscription: its own, and `after`, which the helper fills in. */
 export interface ResumableVariables {
   after?: string | null;
@@ -41,12 +44,14 @@ export type Transport<TData, TVariables> = (variables: TVariables, sink: Transpo
  * - reconnecting: the stream ended and a new subscription, with the last cursor, starts in retryInMs
  *   (and stays so until it is live again);
  * - error: kubesub refused the subscription or ended it for good; nothing is retried.
+ * code, when known: the StreamError's code (SHUTTING_DOWN, FORBIDDEN...) or the first GraphQL
+ * error's extensions.code (BAD_USER_INPUT...); absent for a network error.
  */
 export type ResumableState =
   | { phase: "connecting"; after: string | undefined }
   | { phase: "live"; resumed: boolean }
-  | { phase: "reconnecting"; reason: string; attempt: number; retryInMs: number }
-  | { phase: "error"; message: string };
+  | { phase: "reconnecting"; reason: string; attempt: number; retryInMs: number; code?: string }
+  | { phase: "error"; message: string; code?: string };
 
 export interface Timers {
   setTimeout(callback: () => void, ms: number): unknown;
@@ -63,6 +68,8 @@ export interface ResumableOptions<TData, TVariables extends ResumableVariables> 
    * INITIAL_STATE, then resumed: false) or the changes missed (then resumed: true).
    */
   onEvent: (event: EventOf<TData>) => void;
+  /** Every StreamError, retryable or not, before the loop subscribes again or ends. */
+  onStreamError?: (event: StreamErrorOf<TData>) => void;
   /** Before every subscription, the first and each retry, with the `after` it passes (undefined: none). */
   onSubscribe?: (after: string | undefined) => void;
   onState?: (state: ResumableState) => void;
@@ -141,8 +148,8 @@ export class ResumableSubscription<TData, TVariables extends ResumableVariables>
       error: (error, retryable) => {
         if (!current()) return;
         const message = error instanceof Error ? error.message || error.name : String(error);
-        if (retryable) this.retry(message);
-        else this.fail(message);
+        if (retryable) this.retry(message, errorCode(error));
+        else this.fail(message, errorCode(error));
       },
       complete: () => {
         if (current()) this.retry("the stream ended");
@@ -159,8 +166,10 @@ export class ResumableSubscription<TData, TVariables extends ResumableVariables>
     if (typeof event.cursor === "string") this.last = event.cursor;
     if (event.__typename === "StreamError") {
       const { code, message, retryable } = event as unknown as { code: string; message: string; retryable: boolean };
-      if (retryable) this.retry(`${code}: ${message}`);
-      else this.fail(`${code}: ${message}`);
+      this.options.onStreamError?.(event as StreamErrorOf<TData>);
+      if (this.stopped) return;
+      if (retryable) this.retry(`${code}: ${message}`, code);
+      else this.fail(`${code}: ${message}`, code);
       return;
     }
     this.options.onEvent(event as EventOf<TData>);
@@ -170,20 +179,20 @@ export class ResumableSubscription<TData, TVariables extends ResumableVariables>
     }
   }
 
-  private retry(reason: string): void {
+  private retry(reason: string, code?: string): void {
     this.end();
     const retryInMs = this.backoff(this.attempt);
     this.attempt += 1;
-    this.setState({ phase: "reconnecting", reason, attempt: this.attempt, retryInMs });
+    this.setState({ phase: "reconnecting", reason, attempt: this.attempt, retryInMs, ...(code === undefined ? {} : { code }) });
     this.timer = this.timers.setTimeout(() => {
       this.resubscribes += 1;
       this.subscribe();
     }, retryInMs);
   }
 
-  private fail(message: string): void {
+  private fail(message: string, code?: string): void {
     this.end();
-    this.setState({ phase: "error", message });
+    this.setState({ phase: "error", message, ...(code === undefined ? {} : { code }) });
   }
 
   private end(): void {
@@ -233,6 +242,20 @@ export class ResultErrors extends Error {
 
 /** kubesub's codes of errors that may go away by themselves (README: the error table's retryable column). */
 const retryableCodes = new Set(["TOO_MANY_SUBSCRIPTIONS", "SOURCE_UNAVAILABLE", "UNAVAILABLE", "REQUEST_TIMEOUT"]);
+
+/**
+ * The extensions.code of the first GraphQL error a transport reported: ResultErrors (graphql-sse),
+ * urql's CombinedError (graphQLErrors) or Apollo's CombinedGraphQLErrors (errors); undefined for
+ * anything else, a network error among them.
+ */
+export function errorCode(error: unknown): string | undefined {
+  if (error instanceof ResultErrors) return error.codes[0] || undefined;
+  if (!error || typeof error !== "object") return undefined;
+  const errors = "graphQLErrors" in error ? error.graphQLErrors : "errors" in error ? error.errors : undefined;
+  if (!Array.isArray(errors)) return undefined;
+  const code = (errors[0] as { extensions?: Record<string, unknown> } | undefined)?.extensions?.code;
+  return typeof code === "string" ? code : undefined;
+}
 
 export function isRetryableResult(errors: readonly { extensions?: Record<string, unknown> }[]): boolean {
   return errors.length > 0 && errors.every((error) => retryableCodes.has(String(error.extensions?.code ?? "")));

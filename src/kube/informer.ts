@@ -1,11 +1,12 @@
 import type { Logger } from "pino";
 import { type Clock, systemClock } from "../clock.ts";
+import { ChangeLog, type ChangeLogLimits, type LoggedChange } from "./change-log.ts";
 import { isPermanent } from "./errors.ts";
 import type { ListWatchSource } from "./list-watch-source.ts";
 import { Reflector, type ReflectorOptions } from "./reflector.ts";
 import { NamespaceDigests } from "./state-digest.ts";
 import { type Delta, ObjectStore } from "./store.ts";
-import type { KubeObject } from "./types.ts";
+import { type KubeObject, objectKey } from "./types.ts";
 
 /** Receives every delta, synchronously, in the order the store applied them. */
 export type DeltaHandler<T extends KubeObject> = (delta: Delta<T>) => void;
@@ -64,10 +65,17 @@ export interface SharedInformer<T extends KubeObject> {
    * NamespaceDigests): equal on two replicas if and only if they hold the same objects there.
    */
   digest(namespace: string): string;
+  /**
+   * Its recent changes in a namespace, oldest first, and the resourceVersion after which they are
+   * all of them (ChangeLog); undefined when it keeps none, or none it can vouch for.
+   */
+  recentChanges(namespace: string): { from: string; changes: LoggedChange<T>[] } | undefined;
 }
 
 export interface InformerOptions extends ReflectorOptions {
   logger?: Logger;
+  /** How many recent changes it keeps for views that start at an earlier position. Default: none. */
+  changeLog?: ChangeLogLimits;
 }
 
 /** Drops managedFields: large, never served, and rewritten by every apply. */
@@ -110,6 +118,7 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
   /** By namespace, the resourceVersion of its objects' last change since the last list. */
   private readonly namespaceChanges = new Map<string, string>();
   private readonly digests = new NamespaceDigests();
+  private readonly changeLog: ChangeLog<T> | undefined;
   private readonly state: { synced: boolean; lastError: unknown; watchRestarts: number; lastEventAt: number } = {
     synced: false,
     lastError: undefined,
@@ -121,21 +130,27 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
     this.description = source.description;
     this.logger = options.logger?.child({ informer: source.description });
     this.clock = options.clock ?? systemClock;
+    if (options.changeLog && options.changeLog.size > 0) this.changeLog = new ChangeLog(options.changeLog, this.clock);
     this.reflector = new Reflector(
       source,
       {
         replace: (items, resourceVersion) => this.onReplace(items, resourceVersion),
         apply: (type, object) => {
           this.state.lastEventAt = this.clock.now();
+          // A deletion's delta carries the deleted object as the watch gave it; the digest and the
+          // change log need it as it was cached.
+          const cached = type === "DELETED" ? this.store.get(objectKey(object)) : undefined;
           const delta = this.store.apply(type, object);
           if (!delta) return;
           this.dispatch(delta);
-          this.digests.apply(delta);
+          this.digests.apply(delta, cached);
           // Only once every handler has handled it: a position read meanwhile must not claim it.
           const resourceVersion = object.metadata?.resourceVersion;
           if (resourceVersion) {
+            const namespace = object.metadata?.namespace ?? "";
             this.changedThrough = resourceVersion;
-            this.namespaceChanges.set(object.metadata?.namespace ?? "", resourceVersion);
+            this.namespaceChanges.set(namespace, resourceVersion);
+            this.changeLog?.record(delta, cached, resourceVersion, namespace);
           }
         },
         error: (error, delayMs) => this.onError(error, delayMs),
@@ -183,6 +198,10 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
 
   digest(namespace: string): string {
     return this.digests.of(namespace);
+  }
+
+  recentChanges(namespace: string): { from: string; changes: LoggedChange<T>[] } | undefined {
+    return this.changeLog?.since(namespace);
   }
 
   /** quietSince() of one namespace's objects. */
@@ -270,6 +289,7 @@ export class Informer<T extends KubeObject> implements SharedInformer<T> {
     this.changedThrough = resourceVersion;
     this.namespaceChanges.clear();
     this.digests.reset(this.store.list());
+    this.changeLog?.reset(resourceVersion);
     const firstSync = !this.state.synced;
     this.state.synced = true;
     this.state.lastError = undefined;

@@ -1,3 +1,4 @@
+import type { LoggedChange } from "./change-log.ts";
 import type { DeltaHandler, Informer, InformerStatus, SharedInformer } from "./informer.ts";
 import type { KubeObject } from "./types.ts";
 
@@ -45,6 +46,10 @@ export class NamespaceInformer<T extends KubeObject> implements SharedInformer<T
 
   addOutageHandler(handler: (cause: unknown) => void): () => void {
     return this.informer.addOutageHandler(handler);
+  }
+
+  recentChanges(namespace: string): { from: string; changes: LoggedChange<T>[] } | undefined {
+    return this.informer.recentChanges(namespace);
   }
 
   digest(namespace: string): string {

@@ -32,3 +32,14 @@ export const daskAutoscalerResource: ResourceType = {
   kind: "DaskAutoscaler",
 };
 export const daskJobResource: ResourceType = { group: "kubernetes.dask.org", version: "v1", plural: "daskjobs", kind: "DaskJob" };
+
+/** Every resource kubesub reads: what a replica watches from its start in cluster scope. */
+export const watchedResources: readonly ResourceType[] = [
+  podResource,
+  namespaceResource,
+  notebookResource,
+  daskClusterResource,
+  daskWorkerGroupResource,
+  daskAutoscalerResource,
+  daskJobResource,
+];

@@ -22,8 +22,9 @@ export class NamespaceDigests {
     return digest ? `${digest[0].toString(36)}.${digest[1].toString(36)}` : "0.0";
   }
 
-  apply<T extends KubeObject>(delta: Delta<T>): void {
-    if (delta.type !== "added") this.toggle(delta.type === "updated" ? delta.old : delta.object);
+  /** cached: for a deletion, the object as it was cached (the delta's may carry a later resourceVersion). */
+  apply<T extends KubeObject>(delta: Delta<T>, cached?: T): void {
+    if (delta.type !== "added") this.toggle(delta.type === "updated" ? delta.old : (cached ?? delta.object));
     if (delta.type !== "deleted") this.toggle(delta.object);
   }
 

@@ -4,9 +4,12 @@ import type {
   DaskJob as DaskJobModel,
   DaskWorkerGroup as DaskWorkerGroupModel,
 } from "../domain/dask.ts";
+import { objectLocalId, parseObjectLocalId } from "../domain/identity.ts";
+import type { DaskModel, DaskResource as DaskResourceName } from "../streams/dask-streams.ts";
 import { builder } from "./builder.ts";
 import { afterArgDescription, DateTime } from "./common.ts";
 import { changeMembers, eventUnion } from "./events.ts";
+import { idDescription, nodeIdentity } from "./node.ts";
 import { Pod } from "./pod.ts";
 
 const DaskClusterPhase = builder.enumType("DaskClusterPhase", {
@@ -42,9 +45,25 @@ const DaskResource = builder.enumType("DaskResource", {
   },
 });
 
+/** A Dask model's id: its type, project and name (domain/identity.ts); node(id) reads it from its view. */
+function daskId<M extends DaskModel>(typename: string, resource: DaskResourceName): (model: M) => string {
+  return nodeIdentity<M>(
+    typename,
+    (model) => objectLocalId(model.project, model.name),
+    (id, ctx) => ctx.dask.find<M>(resource, parseObjectLocalId(id), ctx.access),
+  );
+}
+const daskNamedBy = "its project and name";
+const clusterId = daskId<DaskClusterModel>("DaskCluster", "CLUSTERS");
+const workerGroupId = daskId<DaskWorkerGroupModel>("DaskWorkerGroup", "WORKER_GROUPS");
+const autoscalerId = daskId<DaskAutoscalerModel>("DaskAutoscaler", "AUTOSCALERS");
+const jobId = daskId<DaskJobModel>("DaskJob", "JOBS");
+
 const DaskCluster = builder.objectRef<DaskClusterModel>("DaskCluster").implement({
   description: "A Dask cluster, joined with its scheduler and worker pods.",
+  interfaces: [builder.nodeInterfaceRef()],
   fields: (t) => ({
+    id: t.id({ description: idDescription("Dask cluster", daskNamedBy), resolve: clusterId }),
     name: t.exposeString("name", { description: "The DaskCluster's name, unique in its project." }),
     project: t.exposeString("project", { description: "The namespace it is in." }),
     user: t.exposeString("user", { nullable: true, description: "The value of its user label; null when it has none." }),
@@ -68,7 +87,12 @@ const clusterDescription = "The name of its DaskCluster (spec.cluster); null whe
 
 const DaskWorkerGroup = builder.objectRef<DaskWorkerGroupModel>("DaskWorkerGroup").implement({
   description: "A group of Dask workers of a cluster (the operator makes a default one per cluster), joined with its worker pods.",
+  interfaces: [builder.nodeInterfaceRef()],
   fields: (t) => ({
+    id: t.id({
+      description: idDescription("worker group", daskNamedBy),
+      resolve: workerGroupId,
+    }),
     name: t.exposeString("name", { description: "The DaskWorkerGroup's name, unique in its project." }),
     project: t.exposeString("project", { description: "The namespace it is in." }),
     user: t.exposeString("user", { nullable: true, description: ownerDescription }),
@@ -84,7 +108,12 @@ const DaskWorkerGroup = builder.objectRef<DaskWorkerGroupModel>("DaskWorkerGroup
 
 const DaskAutoscaler = builder.objectRef<DaskAutoscalerModel>("DaskAutoscaler").implement({
   description: "The adaptive scaling bounds of a Dask cluster: the operator sets its desiredWorkers between minimum and maximum.",
+  interfaces: [builder.nodeInterfaceRef()],
   fields: (t) => ({
+    id: t.id({
+      description: idDescription("autoscaler", daskNamedBy),
+      resolve: autoscalerId,
+    }),
     name: t.exposeString("name", { description: "The DaskAutoscaler's name, unique in its project." }),
     project: t.exposeString("project", { description: "The namespace it is in." }),
     user: t.exposeString("user", { nullable: true, description: ownerDescription }),
@@ -99,7 +128,9 @@ const DaskAutoscaler = builder.objectRef<DaskAutoscalerModel>("DaskAutoscaler").
 
 const DaskJob = builder.objectRef<DaskJobModel>("DaskJob").implement({
   description: "A Dask job: a runner pod that runs a script on a Dask cluster the operator makes for it.",
+  interfaces: [builder.nodeInterfaceRef()],
   fields: (t) => ({
+    id: t.id({ description: idDescription("Dask job", daskNamedBy), resolve: jobId }),
     name: t.exposeString("name", { description: "The DaskJob's name, unique in its project." }),
     project: t.exposeString("project", { description: "The namespace it is in." }),
     user: t.exposeString("user", { nullable: true, description: ownerDescription }),

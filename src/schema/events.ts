@@ -52,7 +52,8 @@ export function changeMembers<M>(name: string, field: string, model: ObjectRef<n
       }),
       previous: t.field({
         type: model as AnyRef,
-        description: "As this stream last sent it.",
+        description:
+          "As this stream last sent it. Select no id here (nor in the pods within it): a normalised cache (Apollo Client, urql's Graphcache) would take this earlier state, which has the same id, for the object's current one.",
         resolve: (event) => event.previous as never,
       }),
       changedFields: t.exposeStringList("changedFields", { description: `Names of the ${name} fields that differ from previous.` }),

@@ -1,7 +1,9 @@
 import type { IDE as IDEModel } from "../domain/ide.ts";
+import { ideLocalId, parseIdeLocalId } from "../domain/identity.ts";
 import { builder } from "./builder.ts";
 import { afterArgDescription, DateTime } from "./common.ts";
 import { changeMembers, eventUnion } from "./events.ts";
+import { idDescription, nodeIdentity } from "./node.ts";
 import { Pod } from "./pod.ts";
 
 export const IDEKind = builder.enumType("IDEKind", {
@@ -39,9 +41,19 @@ const IDEConvention = builder.enumType("IDEConvention", {
   },
 });
 
+const ideId = nodeIdentity<IDEModel>(
+  "IDE",
+  (ide) => ideLocalId(ide.project, ide.convention, ide.name),
+  (id, ctx) => ctx.ides.find(parseIdeLocalId(id), ctx.access),
+);
+const ideNamedBy =
+  "what names it: its project, the convention that recognised it and the name that convention gives it (the Notebook's, the kubesub.io/ide-name label's or the pod's)";
+
 export const IDE = builder.objectRef<IDEModel>("IDE").implement({
   description: "An IDE session: JupyterLab, RStudio or VS Code.",
+  interfaces: [builder.nodeInterfaceRef()],
   fields: (t) => ({
+    id: t.id({ description: idDescription("IDE", ideNamedBy), resolve: ideId }),
     name: t.exposeString("name", {
       description: "The IDE's name, unique in its project: the Notebook's name, the kubesub.io/ide-name label, or the pod's name.",
     }),

@@ -1,7 +1,9 @@
+import { objectLocalId, parseObjectLocalId } from "../domain/identity.ts";
 import type { ContainerStatus as ContainerStatusModel, Label as LabelModel, OwnerReference, Pod as PodModel } from "../domain/pod.ts";
 import { builder } from "./builder.ts";
 import { afterArgDescription, DateTime, LabelSelectorInput } from "./common.ts";
 import { changeMembers, eventUnion } from "./events.ts";
+import { idDescription, nodeIdentity } from "./node.ts";
 
 const PodPhase = builder.enumType("PodPhase", {
   description: "The pod's status.phase, as Kubernetes sets it. For what to show a person, status is closer to kubectl.",
@@ -70,9 +72,17 @@ const ContainerStatus = builder.objectRef<ContainerStatusModel>("ContainerStatus
   }),
 });
 
+const podId = nodeIdentity<PodModel>(
+  "Pod",
+  (pod) => objectLocalId(pod.namespace, pod.name),
+  (id, ctx) => ctx.pods.find(parseObjectLocalId(id), ctx.access),
+);
+
 export const Pod = builder.objectRef<PodModel>("Pod").implement({
   description: "A Kubernetes pod, with what a UI shows about it.",
+  interfaces: [builder.nodeInterfaceRef()],
   fields: (t) => ({
+    id: t.id({ description: idDescription("pod", "its namespace and name"), resolve: podId }),
     name: t.exposeString("name", { description: "The pod's name, unique in its namespace." }),
     namespace: t.exposeString("namespace", { description: "The project." }),
     uid: t.exposeString("uid", {

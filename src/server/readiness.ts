@@ -14,9 +14,10 @@ export interface ReadinessOptions {
 }
 
 /**
- * /readyz: the apiserver answers, and every informer that somebody uses has synced. The namespaces
- * informer counts as synced when kubesub may not list namespaces (per-namespace Roles): streams
- * then go on without being told of their namespace's deletion.
+ * /readyz: the apiserver answers, and every informer that somebody uses (in cluster scope: every
+ * informer, from the start) has synced, or failed for good: a resource not installed, or one kubesub
+ * may not read (the namespaces informer under per-namespace Roles: streams then go on without being
+ * told of their namespace's deletion).
  */
 export async function checkReadiness({ registry, probeApiServer }: ReadinessOptions): Promise<ReadinessReport> {
   let apiserver = "ok";
@@ -30,7 +31,9 @@ export async function checkReadiness({ registry, probeApiServer }: ReadinessOpti
     .filter((entry) => entry.references > 0)
     .map((entry) => ({
       name: entry.key,
-      synced: entry.informer.hasSynced || (entry.type.clusterScoped === true && isPermanent(entry.informer.status.lastError)),
+      // A resource that is not installed, or that kubesub may not read, is told to each stream that
+      // reads it (ResourceUnavailable); it does not keep the replica from serving the others.
+      synced: entry.informer.hasSynced || isPermanent(entry.informer.status.lastError),
       subscribers: entry.references,
     }));
   return { ready: apiserver === "ok" && informers.every((i) => i.synced), apiserver, informers };

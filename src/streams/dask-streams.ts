@@ -1,7 +1,9 @@
+import type { ObjectName } from "../domain/identity.ts";
 import { validateObjectName, validateProject } from "../domain/validation.ts";
 import { BadUserInputError } from "../errors.ts";
 import type { StreamServices } from "./stream-services.ts";
 import { type StreamAccess, selectedUser } from "./subscribers/access.ts";
+import { findInView } from "./subscribers/find-in-view.ts";
 import { listView } from "./subscribers/list-view.ts";
 import { openStream } from "./subscribers/open-stream.ts";
 import type { Selection } from "./subscribers/selection.ts";
@@ -56,6 +58,13 @@ export class DaskStreams {
   list<M extends DaskModel>(resource: DaskResource, query: Omit<DaskQuery, "resources">, access: StreamAccess): Promise<M[]> {
     const { namespace, matches, filterKey } = compile(query, access);
     return listView(this.services, access, namespace, this.select(resource, matches, filterKey)) as Promise<M[]>;
+  }
+
+  /** The object of this resource and name, or null: see findInView for what null hides. */
+  find<M extends DaskModel>(resource: DaskResource, object: ObjectName, access: StreamAccess): Promise<M | null> {
+    const { namespace, matches, filterKey } = compile({ project: object.namespace }, access);
+    const is = (model: DaskModel) => model.name === object.name;
+    return findInView(this.services, access, namespace, this.select(resource, matches, filterKey), is) as Promise<M | null>;
   }
 
   private select(resource: DaskResource, matches: (model: DaskModel) => boolean, filterKey: string): Selection<DaskModel> {

@@ -1,7 +1,9 @@
 import type { IDE, IDEConvention, IDEKind } from "../domain/ide.ts";
+import type { IdeName } from "../domain/identity.ts";
 import { validateObjectName, validateProject } from "../domain/validation.ts";
 import type { StreamServices } from "./stream-services.ts";
 import { type StreamAccess, selectedUser } from "./subscribers/access.ts";
+import { findInView } from "./subscribers/find-in-view.ts";
 import { listView } from "./subscribers/list-view.ts";
 import { openStream } from "./subscribers/open-stream.ts";
 import type { Selection } from "./subscribers/selection.ts";
@@ -44,6 +46,13 @@ export class IdeStreams {
   list(query: IdeQuery, access: StreamAccess): Promise<IDE[]> {
     const { namespace, selection } = this.compile(query, access);
     return listView(this.services, access, namespace, selection, (missing) => missing.resource === "pods");
+  }
+
+  /** The IDE of this convention and name, or null: see findInView for what null hides. */
+  find(ide: IdeName, access: StreamAccess): Promise<IDE | null> {
+    const { namespace, selection } = this.compile({ project: ide.namespace }, access);
+    const is = (candidate: IDE) => candidate.convention === ide.convention && candidate.name === ide.name;
+    return findInView(this.services, access, namespace, selection, is, (missing) => missing.resource === "pods");
   }
 
   private compile(query: IdeQuery, access: StreamAccess): { namespace: string; selection: Selection<IDE> } {

@@ -1,8 +1,10 @@
+import type { ObjectName } from "../domain/identity.ts";
 import { compileSelector, type LabelSelector, matchesSelector } from "../domain/label-selector.ts";
 import { labelsOf, type Pod } from "../domain/pod.ts";
 import { validateProject } from "../domain/validation.ts";
 import type { StreamServices } from "./stream-services.ts";
 import { type StreamAccess, selectedUser } from "./subscribers/access.ts";
+import { findInView } from "./subscribers/find-in-view.ts";
 import { listView } from "./subscribers/list-view.ts";
 import { openStream } from "./subscribers/open-stream.ts";
 import type { Selection } from "./subscribers/selection.ts";
@@ -45,6 +47,12 @@ export class PodStreams {
   list(query: PodQuery, access: StreamAccess): Promise<Pod[]> {
     const { namespace, selection } = this.compile(query, access);
     return listView(this.services, access, namespace, selection);
+  }
+
+  /** The pod of this name, or null: see findInView for what null hides. */
+  find(pod: ObjectName, access: StreamAccess): Promise<Pod | null> {
+    const { namespace, selection } = this.compile({ project: pod.namespace }, access);
+    return findInView(this.services, access, namespace, selection, (candidate) => candidate.name === pod.name);
   }
 
   private compile(query: PodQuery, access: StreamAccess): { namespace: string; selection: Selection<Pod> } {

@@ -1,19 +1,21 @@
 // urql (@urql/core 6) against kubesub: queries with fetchExchange, subscriptions with
 // subscriptionExchange over graphql-sse's client (graphql-sse's recipe for urql).
-import { fetchExchange, subscriptionExchange, Client as UrqlClient } from "@urql/core";
+import { type Exchange, fetchExchange, subscriptionExchange, Client as UrqlClient } from "@urql/core";
 import { type ClientOptions, createClient } from "graphql-sse";
 import { onEnd, pipe, subscribe } from "wonka";
 import type { TypedClient } from "./clients.ts";
 
 /**
  * A urql client for kubesub at origin: subscriptions over SSE with the given graphql-sse options,
- * queries over HTTP to /graphql.
+ * queries over HTTP to /graphql; with a cache exchange (Graphcache's) in front when given, else
+ * none.
  */
-export function urqlClient(origin: string, sse: ClientOptions<boolean>): TypedClient & { urql: UrqlClient } {
+export function urqlClient(origin: string, sse: ClientOptions<boolean>, cache?: Exchange): TypedClient & { urql: UrqlClient } {
   const sseClient = createClient(sse);
   const client = new UrqlClient({
     url: `${origin}/graphql`,
     exchanges: [
+      ...(cache ? [cache] : []),
       fetchExchange,
       subscriptionExchange({
         forwardSubscription: (request) => ({

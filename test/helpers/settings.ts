@@ -22,6 +22,8 @@ export const testSettings = {
    * informer leases expect; tests of resuming after the last stream left set their own.
    */
   historyLingerMs: 0,
+  // Informers start with their first subscriber, so that a test sees which ones a stream opens.
+  lazyInformers: true,
   /** A failed list or watch is retried within a second, not after up to 30 s. */
   retryMaxMs: 1_000,
   /** Shutdown is over within 2 s. */

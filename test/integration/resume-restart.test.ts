@@ -44,7 +44,8 @@ afterEach(async () => {
 });
 
 async function replica(): Promise<RunningKubesub> {
-  const started = await startKubesub((type, namespace) => cluster.source(type, namespace));
+  // As deployed: in cluster scope every informer runs from the start.
+  const started = await startKubesub((type, namespace) => cluster.source(type, namespace), { lazyInformers: false });
   replicas.push(started);
   return started;
 }
@@ -188,5 +189,50 @@ describe("resuming on a process that started after the stream did", () => {
 
     expect(await client.follow(first)).toMatchObject({ resumed: false, count: 1 });
     expect(client.state).toEqual(truth.changed);
+  });
+
+  it("a rolling restart of three replicas: every stream resumes without a snapshot and ends equal to the cluster", async () => {
+    const projects = ["roll-a", "roll-b", "roll-c"];
+    for (const project of projects) {
+      for (const name of ["p-1", "p-2", "p-3"]) createPod(project, name, "Pending");
+    }
+    let serving = [await replica(), await replica(), await replica()];
+    // Two clients of every project on each replica: each replica holds every project's view.
+    const clients = serving.flatMap((running) =>
+      projects.flatMap((project) => [new Follower(project), new Follower(project)].map((client) => ({ client, running }))),
+    );
+    for (const { client, running } of clients) await client.follow(running);
+
+    let moves = 0;
+    for (const index of [0, 1, 2]) {
+      const going = serving[index] as RunningKubesub;
+      // A change while every replica serves: each client gets its project's live.
+      for (const project of projects) setPhase(project, `p-${index + 1}`, "Running");
+      for (const { client } of clients) await client.shows(`p-${index + 1}`, "Running");
+
+      const moving = clients.filter(({ running }) => running === going);
+      await stop(going);
+      for (const { client } of moving) await client.shutDown();
+      // A change while they are away, on replicas that hold the project's view and its history.
+      createPod("roll-a", `away-${index}`, "Running");
+      const restarted = await replica();
+      serving = serving.map((running) => (running === going ? restarted : running));
+      // Each moves to a replica still running (not the one just started), as a proxy would spread them.
+      const others = serving.filter((running) => running !== restarted);
+      for (const [i, moved] of moving.entries()) {
+        moved.running = others[i % others.length] as RunningKubesub;
+        expect(await moved.client.follow(moved.running)).toMatchObject({ resumed: true });
+        moves += 1;
+      }
+    }
+
+    createPod("roll-b", "p-4", "Running");
+    for (const { client } of clients) {
+      if (client.project === "roll-b") await client.shows("p-4", "Running");
+      expect(client.state).toEqual(truth[client.project]);
+      expect(client.snapshots).toBe(1);
+    }
+    expect(clients.reduce((sum, { client }) => sum + client.resumes, 0)).toBe(moves);
+    expect(moves).toBeGreaterThanOrEqual(3 * 2 * projects.length);
   });
 });

@@ -42,6 +42,7 @@ describe("loadConfig", () => {
       syncTimeoutMs: 30_000,
       informerLingerMs: 30_000,
       watchScope: "cluster",
+      lazyInformers: false,
       watchInactivityTimeoutMs: 90_000,
       retryMaxMs: 30_000,
       shutdownTimeoutMs: 10_000,

@@ -2,8 +2,9 @@
 // subscriptions over GraphQL over SSE in distinct connections mode, to /graphql on this page's own
 // origin (Vite's dev server proxies it to kubesub, so no CORS is involved).
 import { createClient } from "graphql-sse";
-import { daskPanel, idePanel, podPanel } from "./panels.ts";
-import { type ConnectionState, StreamPanel } from "./stream-panel.ts";
+import type { Collections } from "../../client/collection-store.ts";
+import { daskPanel, idePanel, type PanelDefinition, podPanel } from "./panels.ts";
+import { type ConnectionState, type Panel, StreamPanel } from "./stream-panel.ts";
 import "./style.css";
 
 const defaultProject = "data-science";
@@ -21,28 +22,22 @@ if (!form || !input || !panelsRoot || !overall) throw new Error("index.html is m
 /** Worst first: the page-wide indicator shows the worst state of its three streams. */
 const severity: ConnectionState["phase"][] = ["error", "reconnecting", "connecting", "live"];
 
-let panels: StreamPanel<{ __typename: string }>[] = [];
+let panels: Panel[] = [];
 
 function show(project: string): void {
   for (const panel of panels) panel.stop();
   const states = new Map<string, ConnectionState["phase"]>();
-  const definitions = [podPanel(), idePanel(), daskPanel()] as const;
-  panels = definitions.map(
-    (definition) =>
-      new StreamPanel({
-        definition: definition as never,
-        client,
-        project,
-        onState: (state) => {
-          states.set(definition.id, state.phase);
-          const worst = severity.find((phase) => [...states.values()].includes(phase)) ?? "connecting";
-          if (!overall) return;
-          overall.dataset.state = worst;
-          overall.textContent = worst;
-          overall.className = `badge state-${worst}`;
-        },
-      }),
-  );
+  const onState = (id: string) => (state: ConnectionState) => {
+    states.set(id, state.phase);
+    const worst = severity.find((phase) => [...states.values()].includes(phase)) ?? "connecting";
+    if (!overall) return;
+    overall.dataset.state = worst;
+    overall.textContent = worst;
+    overall.className = `badge state-${worst}`;
+  };
+  const open = <TData, C extends Collections<C>>(definition: PanelDefinition<TData, C>): Panel =>
+    new StreamPanel({ definition, client, project, onState: onState(definition.id) });
+  panels = [open(podPanel()), open(idePanel()), open(daskPanel())];
   panelsRoot?.replaceChildren(...panels.map((panel) => panel.element));
   document.title = `${project} · kubesub dashboard`;
   for (const panel of panels) panel.start();

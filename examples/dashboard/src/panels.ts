@@ -1,26 +1,32 @@
-// What each of the page's three streams shows: its subscription, its tables and how every change
-// member of its union lands in them. InitialStateComplete, ResourceUnavailable and StreamError are
-// the same for all three and are handled by the stream panel in main.ts.
+// What each of the page's three streams shows: its subscription, the collections LiveCollection
+// (examples/client/live-collection.ts) keeps from it (examples/client/kubesub-streams.ts) and the
+// table that shows each collection. Connection state and ResourceUnavailable notices are the same
+// for all three and are shown by the stream panel (stream-panel.ts).
 import type { Client } from "graphql-sse";
-import { graphqlSseTransport, type Transport } from "../../client/resumable.ts";
+import type { StreamDefinition } from "../../client/live-collection.ts";
+import { type EventOf, graphqlSseTransport, type Transport } from "../../client/resumable.ts";
 import { chip, dash, enumChip, podStatusTone, yesNo } from "./format.ts";
 import {
   type DaskAutoscaler,
   type DaskCluster,
-  type DaskEvent,
+  type DaskCollections,
   DaskEventsDocument,
+  type DaskEventsSubscription,
   type DaskJob,
   type DaskWorkerGroup,
+  daskStream,
   type IDE,
-  type IDEEvent,
+  type IDECollections,
   IdeEventsDocument,
+  type IdeEventsSubscription,
+  ideStream,
   type Pod,
-  type PodEvent,
+  type PodCollections,
   PodEventsDocument,
+  type PodEventsSubscription,
+  podStream,
 } from "./operations.ts";
 import { TableView } from "./table-view.ts";
-
-type ChangeOf<E> = Exclude<E, { __typename: "InitialStateComplete" | "ResourceUnavailable" | "StreamError" }>;
 
 /** The page's three streams; used in data-testid values (connection-pods, notices-dask...). */
 export type PanelId = "pods" | "ides" | "dask";
@@ -31,22 +37,18 @@ export interface PanelVariables {
   after?: string | null;
 }
 
-export interface PanelDefinition<E extends { __typename: string }> {
+export interface PanelDefinition<TData, C> {
   id: PanelId;
   title: string;
-  /** The subscription over graphql-sse, for a ResumableSubscription (examples/client/resumable.ts). */
-  transport: (client: Client) => Transport<Record<string, E>, PanelVariables>;
-  tables: Pick<TableView<unknown>, "element" | "beginSnapshot" | "commitSnapshot">[];
-  /**
-   * Applies one change event to the tables. Returns the resource (as ResourceUnavailable names it)
-   * the event shows to be readable, if it shows that, so a notice about it can go.
-   */
-  apply(event: ChangeOf<E>): string | undefined;
+  /** The subscription over graphql-sse, for a LiveCollection. */
+  transport: (client: Client) => Transport<TData, PanelVariables>;
+  /** The collections the stream fills (examples/client/kubesub-streams.ts). */
+  stream: StreamDefinition<EventOf<TData>, C>;
+  /** One table per collection, in the order shown. */
+  tables: { [K in keyof C]: TableView<C[K]> };
 }
 
-const dask = "kubernetes.dask.org";
-
-export function podPanel(): PanelDefinition<PodEvent> {
+export function podPanel(): PanelDefinition<PodEventsSubscription, PodCollections> {
   const pods = new TableView<Pod>({
     testId: "table-pods",
     rowTestIdPrefix: "pod",
@@ -74,20 +76,8 @@ export function podPanel(): PanelDefinition<PodEvent> {
     id: "pods",
     title: "Pods",
     transport: (client) => graphqlSseTransport(client, PodEventsDocument),
-    tables: [pods],
-    apply(event) {
-      switch (event.__typename) {
-        case "PodAdded":
-          pods.upsert(event.pod);
-          return "pods";
-        case "PodUpdated":
-          pods.upsert(event.pod, event.changedFields);
-          return undefined;
-        case "PodDeleted":
-          pods.remove(event.pod.name);
-          return undefined;
-      }
-    },
+    stream: podStream,
+    tables: { pods },
   };
 }
 
@@ -98,7 +88,7 @@ const conventions: Record<IDE["convention"], string> = {
   JUPYTERHUB: "JupyterHub",
 };
 
-export function idePanel(): PanelDefinition<IDEEvent> {
+export function idePanel(): PanelDefinition<IdeEventsSubscription, IDECollections> {
   const ides = new TableView<IDE>({
     testId: "table-ides",
     rowTestIdPrefix: "ide",
@@ -119,24 +109,12 @@ export function idePanel(): PanelDefinition<IDEEvent> {
     id: "ides",
     title: "IDE sessions",
     transport: (client) => graphqlSseTransport(client, IdeEventsDocument),
-    tables: [ides],
-    apply(event) {
-      switch (event.__typename) {
-        case "IDEAdded":
-          ides.upsert(event.ide);
-          return event.ide.convention === "KUBEFLOW_NOTEBOOK" ? "notebooks.kubeflow.org" : "pods";
-        case "IDEUpdated":
-          ides.upsert(event.ide, event.changedFields);
-          return undefined;
-        case "IDEDeleted":
-          ides.remove(event.ide.name);
-          return undefined;
-      }
-    },
+    stream: ideStream,
+    tables: { ides },
   };
 }
 
-export function daskPanel(): PanelDefinition<DaskEvent> {
+export function daskPanel(): PanelDefinition<DaskEventsSubscription, DaskCollections> {
   const clusters = new TableView<DaskCluster>({
     title: "Dask clusters",
     testId: "table-dask-clusters",
@@ -198,46 +176,7 @@ export function daskPanel(): PanelDefinition<DaskEvent> {
     id: "dask",
     title: "Dask",
     transport: (client) => graphqlSseTransport(client, DaskEventsDocument),
-    tables: [clusters, workerGroups, autoscalers, jobs],
-    apply(event) {
-      switch (event.__typename) {
-        case "DaskClusterAdded":
-          clusters.upsert(event.cluster);
-          return `daskclusters.${dask}`;
-        case "DaskClusterUpdated":
-          clusters.upsert(event.cluster, event.changedFields);
-          return undefined;
-        case "DaskClusterDeleted":
-          clusters.remove(event.cluster.name);
-          return undefined;
-        case "DaskWorkerGroupAdded":
-          workerGroups.upsert(event.workerGroup);
-          return `daskworkergroups.${dask}`;
-        case "DaskWorkerGroupUpdated":
-          workerGroups.upsert(event.workerGroup, event.changedFields);
-          return undefined;
-        case "DaskWorkerGroupDeleted":
-          workerGroups.remove(event.workerGroup.name);
-          return undefined;
-        case "DaskAutoscalerAdded":
-          autoscalers.upsert(event.autoscaler);
-          return `daskautoscalers.${dask}`;
-        case "DaskAutoscalerUpdated":
-          autoscalers.upsert(event.autoscaler, event.changedFields);
-          return undefined;
-        case "DaskAutoscalerDeleted":
-          autoscalers.remove(event.autoscaler.name);
-          return undefined;
-        case "DaskJobAdded":
-          jobs.upsert(event.job);
-          return `daskjobs.${dask}`;
-        case "DaskJobUpdated":
-          jobs.upsert(event.job, event.changedFields);
-          return undefined;
-        case "DaskJobDeleted":
-          jobs.remove(event.job.name);
-          return undefined;
-      }
-    },
+    stream: daskStream,
+    tables: { clusters, workerGroups, autoscalers, jobs },
   };
 }

@@ -1,36 +1,47 @@
 import type { Client } from "graphql-sse";
-import { type ResumableState, ResumableSubscription } from "../../client/resumable.ts";
-import type { ControlEvent } from "./operations.ts";
+import type { Collections } from "../../client/collection-store.ts";
+import { LiveCollection, type LiveSnapshot, type LiveUpdate } from "../../client/live-collection.ts";
+import type { ResumableState } from "../../client/resumable.ts";
+import type { ResourceUnavailableFieldsFragment } from "../../generated/graphql.ts";
 import type { PanelDefinition, PanelVariables } from "./panels.ts";
 
 export type ConnectionState = ResumableState;
 
-export interface StreamPanelOptions<E extends { __typename: string }> {
-  definition: PanelDefinition<E>;
+export interface StreamPanelOptions<TData, C> {
+  definition: PanelDefinition<TData, C>;
   client: Client;
   project: string;
   /** Told every change of this panel's connection state. */
   onState: (state: ConnectionState) => void;
 }
 
+/** What the page does with a panel, whatever its stream. */
+export interface Panel {
+  readonly element: HTMLElement;
+  start(): void;
+  stop(): void;
+}
+
 /**
  * One stream on the page: a heading with its connection badge, the notices of resources kubesub
- * cannot read yet, and the definition's tables, kept live by a ResumableSubscription
- * (examples/client/resumable.ts), which subscribes again from the last cursor it received.
+ * cannot read yet, and the definition's tables, each showing one collection of a LiveCollection
+ * (examples/client/live-collection.ts), which subscribes again from the last cursor it received and
+ * shows a re-subscription's events at once at InitialStateComplete (a fresh snapshot replaces the
+ * rows, the changes of a resumed one are applied to them).
  *
- * Every (re)subscription stages what arrives in the tables and clears the notices;
- * InitialStateComplete commits it: a fresh snapshot, or (resumed: true) the changes missed. The
- * badge carries data-state (connecting, live, reconnecting, error), data-resubscribes and, once
+ * The badge carries data-state (connecting, live, reconnecting, error), data-resubscribes and, once
  * live, data-resumed (whether the last subscription resumed without a snapshot) for tests.
  */
-export class StreamPanel<E extends { __typename: string }> {
+export class StreamPanel<TData, C extends Collections<C>> implements Panel {
   readonly element: HTMLElement;
-  private readonly options: StreamPanelOptions<E>;
+  private readonly options: StreamPanelOptions<TData, C>;
   private readonly badge: HTMLElement;
   private readonly notices: HTMLUListElement;
-  private readonly subscription: ResumableSubscription<Record<string, E>, PanelVariables>;
+  private readonly collection: LiveCollection<TData, PanelVariables, C>;
+  /** What is on screen, to touch only what changed. */
+  private shown: LiveSnapshot<TData, C> | undefined;
 
-  constructor(options: StreamPanelOptions<E>) {
+  constructor(options: StreamPanelOptions<TData, C>) {
     this.options = options;
     const { definition } = options;
     this.element = document.createElement("section");
@@ -45,57 +56,56 @@ export class StreamPanel<E extends { __typename: string }> {
     this.notices = document.createElement("ul");
     this.notices.className = "notices";
     this.notices.dataset.testid = `notices-${definition.id}`;
-    this.element.append(heading, this.notices, ...definition.tables.map((table) => table.element));
+    const tables = definition.stream.collections.map((name) => definition.tables[name].element);
+    this.element.append(heading, this.notices, ...tables);
 
-    this.subscription = new ResumableSubscription({
+    this.collection = new LiveCollection({
       transport: definition.transport(options.client),
       variables: { project: options.project },
-      onSubscribe: () => {
-        for (const table of definition.tables) table.beginSnapshot();
-        this.notices.replaceChildren();
-      },
-      onEvent: (event) => this.receive(event),
-      onState: (state) => this.show(state),
+      stream: definition.stream,
     });
+    this.collection.subscribe((update, snapshot) => this.render(update, snapshot));
   }
 
   start(): void {
-    this.subscription.start();
+    this.collection.start();
   }
 
   stop(): void {
-    this.subscription.stop();
+    this.collection.stop();
   }
 
-  private receive(event: E): void {
-    const control = event as unknown as ControlEvent;
-    switch (control.__typename) {
-      case "InitialStateComplete":
-        for (const table of this.options.definition.tables) table.commitSnapshot(control.resumed);
-        return;
-      case "ResourceUnavailable":
-        this.notice(control);
-        return;
-      case "StreamError":
-        return; // ResumableSubscription handles it and never passes it on.
-      default: {
-        const readable = this.options.definition.apply(event as Parameters<PanelDefinition<E>["apply"]>[0]);
-        if (readable) this.notices.querySelector(`[data-resource="${CSS.escape(readable)}"]`)?.remove();
-      }
+  private render(update: LiveUpdate<C>, snapshot: LiveSnapshot<TData, C>): void {
+    const shown = this.shown;
+    this.shown = snapshot;
+    const changedFields = new Map<unknown, readonly string[]>();
+    if (update.kind === "changes")
+      for (const change of update.changes) if (change.changedFields) changedFields.set(change.object, change.changedFields);
+    for (const name of this.options.definition.stream.collections) {
+      const objects = snapshot.collections[name];
+      if (shown?.collections[name] === objects && shown.loaded === snapshot.loaded) continue;
+      const table = this.options.definition.tables[name];
+      table.show(objects.values(), snapshot.loaded, changedFields as ReadonlyMap<C[typeof name], readonly string[]>);
     }
+    if (shown?.unavailable !== snapshot.unavailable) this.showNotices(snapshot);
+    if (shown?.connection !== snapshot.connection || shown.resubscribes !== snapshot.resubscribes) this.showState(snapshot);
   }
 
-  private notice(event: Extract<ControlEvent, { __typename: "ResourceUnavailable" }>): void {
-    this.notices.querySelector(`[data-resource="${CSS.escape(event.resource)}"]`)?.remove();
-    const item = document.createElement("li");
-    item.dataset.resource = event.resource;
-    item.dataset.reason = event.reason;
-    item.textContent = `${event.resource}: ${event.reason.toLowerCase().replaceAll("_", " ")}. ${event.message}. What it holds appears here once kubesub can read it.`;
-    this.notices.append(item);
+  private showNotices(snapshot: LiveSnapshot<TData, C>): void {
+    this.notices.replaceChildren(
+      // Every stream of the page selects ResourceUnavailableFields (examples/operations/stream-events.graphql).
+      ...[...snapshot.unavailable.values()].map((unavailable) => {
+        const event = unavailable as typeof unavailable & ResourceUnavailableFieldsFragment;
+        const item = document.createElement("li");
+        item.dataset.resource = event.resource;
+        item.dataset.reason = event.reason;
+        item.textContent = `${event.resource}: ${event.reason.toLowerCase().replaceAll("_", " ")}. ${event.message}. What it holds appears here once kubesub can read it.`;
+        return item;
+      }),
+    );
   }
 
-  private show(state: ConnectionState): void {
-    const { resubscribes } = this.subscription;
+  private showState({ connection: state, resubscribes }: LiveSnapshot<TData, C>): void {
     this.badge.dataset.state = state.phase;
     this.badge.dataset.resubscribes = String(resubscribes);
     if (state.phase === "live") this.badge.dataset.resumed = String(state.resumed);

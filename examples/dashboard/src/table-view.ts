@@ -20,22 +20,20 @@ export interface TableViewOptions<T> {
   empty: string;
 }
 
-type StagedChange<T> = { upsert: T; changedFields: string[] } | { remove: string };
-
 interface Row<T> {
   value: T;
   element: HTMLTableRowElement;
 }
 
 /**
- * A table of objects kept in step with a stream, one row per key, sorted by key.
+ * A table showing one collection of a LiveCollection (examples/client/live-collection.ts), one row
+ * per object, sorted by key.
  *
- * What each (re)subscription sends before InitialStateComplete is staged between beginSnapshot()
- * and commitSnapshot(resumed), and shown in one step. It is either a fresh snapshot (resumed false:
- * it replaces the rows; rows whose object is gone disappear, the others update in place) or, when
- * the subscription resumed from its last cursor, the changes missed meanwhile (resumed true: they
- * are applied to the rows as they are, and their cells flash). Which of the two is known only at
- * InitialStateComplete, so the staged events are kept in order until then.
+ * show() makes the rows those of the collection it is given: rows of objects gone are removed, new
+ * rows are added (and flash), rows whose object is another one are filled again (and the cells
+ * named in its changedFields flash); rows whose object is the same are not touched. What a
+ * re-subscription sends before InitialStateComplete is held back by the collection itself, so the
+ * table goes from one complete state to the next.
  */
 export class TableView<T> {
   readonly element: HTMLElement;
@@ -43,8 +41,7 @@ export class TableView<T> {
   private readonly body: HTMLTableSectionElement;
   private readonly emptyNote: HTMLElement;
   private readonly rows = new Map<string, Row<T>>();
-  private staged: StagedChange<T>[] | undefined;
-  /** Whether a snapshot has been committed: before that, "no rows" means "not known yet". */
+  /** Whether the collection has had its initial state: before that, "no rows" means "not known yet". */
   private loaded = false;
 
   constructor(options: TableViewOptions<T>) {
@@ -72,40 +69,27 @@ export class TableView<T> {
     this.updateEmpty();
   }
 
-  beginSnapshot(): void {
-    this.staged = [];
-  }
-
-  /** Shows what was staged: a snapshot that replaces the rows, or (resumed) changes to them. */
-  commitSnapshot(resumed = false): void {
-    const staged = this.staged;
-    if (!staged) return;
-    this.staged = undefined;
-    this.loaded = true;
-    if (resumed) {
-      for (const change of staged) {
-        if ("remove" in change) this.remove(change.remove);
-        else this.upsert(change.upsert, change.changedFields);
-      }
-    } else {
-      const snapshot = new Map<string, T>();
-      for (const change of staged) {
-        if ("remove" in change) snapshot.delete(change.remove);
-        else snapshot.set(this.options.key(change.upsert), change.upsert);
-      }
-      for (const key of [...this.rows.keys()]) if (!snapshot.has(key)) this.remove(key);
-      for (const value of snapshot.values()) this.upsert(value);
+  /**
+   * Shows exactly these objects. changedFields: of an object just updated, the fields kubesub
+   * named (their cells flash). loaded: whether the collection has had its initial state.
+   */
+  show(objects: Iterable<T>, loaded: boolean, changedFields: ReadonlyMap<T, readonly string[]> = new Map()): void {
+    this.loaded = loaded;
+    const keys = new Set<string>();
+    for (const value of objects) {
+      const key = this.options.key(value);
+      keys.add(key);
+      if (this.rows.get(key)?.value !== value) this.upsert(key, value, changedFields.get(value) ?? []);
+    }
+    for (const [key, row] of this.rows) {
+      if (keys.has(key)) continue;
+      row.element.remove();
+      this.rows.delete(key);
     }
     this.updateEmpty();
   }
 
-  /** Adds or replaces the row of value's key; cells named in changedFields flash. */
-  upsert(value: T, changedFields: string[] = []): void {
-    const key = this.options.key(value);
-    if (this.staged) {
-      this.staged.push({ upsert: value, changedFields });
-      return;
-    }
+  private upsert(key: string, value: T, changedFields: readonly string[]): void {
     const existing = this.rows.get(key);
     if (existing) {
       existing.value = value;
@@ -120,17 +104,6 @@ export class TableView<T> {
     this.body.insertBefore(element, before === undefined ? null : (this.rows.get(before)?.element ?? null));
     this.rows.set(key, { value, element });
     flash(element);
-    this.updateEmpty();
-  }
-
-  remove(key: string): void {
-    if (this.staged) {
-      this.staged.push({ remove: key });
-      return;
-    }
-    this.rows.get(key)?.element.remove();
-    this.rows.delete(key);
-    this.updateEmpty();
   }
 
   private fill(element: HTMLTableRowElement, value: T, changed: Set<string>): void {

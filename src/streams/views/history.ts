@@ -1,5 +1,5 @@
 import type { Clock } from "../../clock.ts";
-import { compareResourceVersions } from "./cursor.ts";
+import { compareResourceVersions } from "../../kube/resource-version.ts";
 import type { ModelDelta } from "./view.ts";
 
 /** How much of its recent deltas a view keeps for streams that resume: at most size, none older than ageMs. */

@@ -6,6 +6,7 @@ import { namespaceResource } from "../../kube/resources.ts";
 import type { KubeObject, ResourceType } from "../../kube/types.ts";
 import { DerivedView, type DerivedViewOptions, type ViewSource } from "./derived-view.ts";
 import type { HistoryLimits } from "./history.ts";
+import { rewind } from "./rewound-informer.ts";
 import type { View } from "./view.ts";
 
 /** How to derive one kind of model in a namespace from informers. */
@@ -73,9 +74,14 @@ export class ViewRegistry {
     let entry = this.entries.get(key);
     if (!entry) {
       const leases = definition.resources(namespace).map((type) => this.informers.acquire<KubeObject>(type, namespace));
-      const sources = definition
+      let sources: ViewSource[] = definition
         .resources(namespace)
         .map((type, i) => ({ type, namespace, informer: (leases[i] as InformerLease<KubeObject>).informer }));
+      // With a history to keep, the view starts as far back as its informers' change logs reach,
+      // so that a client resuming from a cursor handed out just before by another replica (or by
+      // this one, before the view closed) finds the changes it missed.
+      const rewound = this.options.history && this.options.history.size > 0 ? rewind(sources) : undefined;
+      if (rewound) sources = sources.map((source, i) => ({ ...source, informer: rewound.informers[i] ?? source.informer }));
       // Every view also reads which namespaces exist, to tell its subscribers when its own is deleted.
       const namespaces = this.informers.acquire<KubeObject>(namespaceResource, namespace);
       leases.push(namespaces);
@@ -97,6 +103,7 @@ export class ViewRegistry {
         description: key,
         logger: this.logger,
       });
+      rewound?.replay();
       members.add(view as DerivedView<unknown>);
       entry = { view: view as DerivedView<unknown>, leases, references: 0 };
       this.entries.set(key, entry);
