@@ -3,7 +3,9 @@
 // x-graphql-event-stream-token header, everything else spread round-robin; response and request
 // buffering off and hour-long read and send timeouts, as Server-Sent Events need. It runs in the
 // foreground as a child process, with its configuration, pid file, logs and temporary files in a
-// directory of its own, on a free loopback port.
+// directory of its own, on a free loopback port. (ingress-nginx hashes in Lua over the Endpoints;
+// here nginx's own `hash ... consistent` over a static list of replicas, which keep their ports
+// when they restart, so nginx is never reloaded.)
 import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
