@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds (once) and caches the stock kube-apiserver and etcd used by kubesub's
-# end-to-end tests, in the spirit of controller-runtime's envtest.
+# end-to-end tests, in the spirit of controller-runtime's envtest, and (through
+# gateway-api-crds.sh beside it) the Gateway API CRDs those tests install.
 #
 #   tools/control-plane/build.sh               build if needed; print KUBESUB_* lines
 #   tools/control-plane/build.sh --print-paths print cached paths; exit 1 if missing
@@ -8,9 +9,10 @@
 #                                              k8s.io/kubernetes@$K8S_VERSION's go.mod
 #   tools/control-plane/build.sh --force       rebuild even if cached
 #
-# Progress goes to stderr; stdout carries only the two lines
+# Progress goes to stderr; stdout carries only the three lines
 #   KUBESUB_KUBE_APISERVER=/path
 #   KUBESUB_ETCD=/path
+#   KUBESUB_GATEWAY_API_CRDS=/dir
 # See README.md next to this script.
 set -euo pipefail
 
@@ -25,9 +27,13 @@ etcd_bin="$cache_dir/etcd"
 log() { printf 'control-plane: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# The Gateway API CRDs: fetched first (a second or less), so that a machine that cannot
+# fetch them fails before a build of minutes.
+gateway_api_line=""
 emit() {
 	printf 'KUBESUB_KUBE_APISERVER=%s\n' "$1"
 	printf 'KUBESUB_ETCD=%s\n' "$2"
+	[[ -z "$gateway_api_line" ]] || printf '%s\n' "$gateway_api_line"
 }
 
 mode=build
@@ -38,12 +44,17 @@ for arg in "$@"; do
 	--regen-mod) mode=regen ;;
 	--force) force=1 ;;
 	-h | --help)
-		sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+		sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 		exit 0
 		;;
 	*) die "unknown argument: $arg (try --help)" ;;
 	esac
 done
+
+case $mode in
+print) gateway_api_line="$("$here/gateway-api-crds.sh" --print-path)" || exit 1 ;;
+build) gateway_api_line="$("$here/gateway-api-crds.sh")" || die "could not fetch the Gateway API CRDs" ;;
+esac
 
 have_cached() { [[ -x "$apiserver_bin" && -x "$etcd_bin" ]]; }
 
