@@ -1,20 +1,29 @@
-// deploy/ proven on the real control plane: the base and the ingress-nginx overlay are accepted by
-// the apiserver (server dry run; the gateway-api overlay is built client-side, as this control plane
-// has no Gateway API CRDs, and all of it but its HTTPRoutes dry-run on the server), and
-// kubesub run with exactly the identity they create (its ServiceAccount's token from the
-// TokenRequest API) serves every subscription, and can do nothing more.
+// deploy/ proven on the real control plane: the base and both overlays are accepted by the
+// apiserver (server dry run; for the gateway-api overlay's HTTPRoutes, this file installs the Gateway
+// API CRDs that tools/control-plane/ caches, and removes them again), and kubesub run with exactly
+// the identity they create (its ServiceAccount's token from the TokenRequest API) serves every
+// subscription, and can do nothing more.
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { ApiException, CoreV1Api, KubeConfig, loadAllYaml, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import {
+  ApiException,
+  ApiextensionsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  loadAllYaml,
+  RbacAuthorizationV1Api,
+  type V1CustomResourceDefinition,
+} from "@kubernetes/client-node";
 import { createClient } from "graphql-sse";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kubeApiSources } from "../../src/kube/kube-api-source.ts";
 import { TokenReviewAuthenticator } from "../../src/server/auth/authenticator.ts";
 import { SubjectAccessReviewAuthorizer } from "../../src/server/auth/authorizer.ts";
 import { controlPlane, type TestNamespace } from "../helpers/control-plane.ts";
+import { installCrdObjects } from "../helpers/control-plane-crds.ts";
+import { resolveGatewayApiCrds } from "../helpers/control-plane-processes.ts";
 import { type RunningKubesub, startKubesub } from "../helpers/kubesub-server.ts";
 import { take } from "../helpers/streams.ts";
 
@@ -36,6 +45,49 @@ function kubeConfigWithToken(token: string): KubeConfig {
 // biome-ignore lint/suspicious/noExplicitAny: manifests as built or returned, checked field by field
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec: any };
 
+/**
+ * Installs the cached Gateway API CRDs (standard channel) of the given kinds and waits until they
+ * are Established and in discovery; returns the names of those it created (not there before).
+ */
+async function installGatewayApiCrds(kinds: string[]): Promise<string[]> {
+  const dir = resolveGatewayApiCrds();
+  const crds = readdirSync(dir)
+    .filter((file) => file.endsWith(".yaml"))
+    .flatMap((file) => loadAllYaml(readFileSync(join(dir, file), "utf8")) as V1CustomResourceDefinition[])
+    .filter(
+      (o) => o?.kind === "CustomResourceDefinition" && o.spec.group === "gateway.networking.k8s.io" && kinds.includes(o.spec.names.kind),
+    );
+  expect(crds.map((crd) => crd.spec.names.kind).sort(), `Gateway API CRDs in ${dir}`).toEqual([...kinds].sort());
+  const { created } = await installCrdObjects(cp.kubeConfig("admin"), crds);
+  return created;
+}
+
+/**
+ * A server dry run of one HTTPRoute through the API, unknown fields refused (fieldValidation
+ * Strict): "" when the apiserver accepts it, else its status code and message.
+ */
+function httpRouteRefusal(route: Manifest): Promise<string> {
+  return cp
+    .custom("admin")
+    .createNamespacedCustomObject({
+      group: "gateway.networking.k8s.io",
+      version: "v1",
+      namespace: route.metadata.namespace ?? "",
+      plural: "httproutes",
+      body: route,
+      dryRun: "All",
+      fieldValidation: "Strict",
+    })
+    .then(
+      () => "",
+      (error: unknown) => {
+        if (!(error instanceof ApiException)) throw error;
+        const status = JSON.parse(String(error.body)) as { message?: string };
+        return `${error.code} ${status.message}`;
+      },
+    );
+}
+
 const refusal = (promise: Promise<unknown>) =>
   promise.then(
     () => 0,
@@ -46,6 +98,7 @@ describe.skipIf(cp.info.external)("deploy/ on the real control plane", () => {
   let namespace: TestNamespace;
   let kubesubToken: string;
   let kubesub: RunningKubesub;
+  let gatewayApiCrds: string[] = [];
 
   beforeAll(async () => {
     namespace = await cp.createNamespace("deploy");
@@ -71,6 +124,8 @@ describe.skipIf(cp.info.external)("deploy/ on the real control plane", () => {
       .replaceNamespaceFinalize({ name: "kubesub", body: { metadata: { name: "kubesub" }, spec: { finalizers: [] } } })
       .catch(() => {});
     await namespace?.delete();
+    const crds = cp.kubeConfig("admin").makeApiClient(ApiextensionsV1Api);
+    for (const name of gatewayApiCrds) await crds.deleteCustomResourceDefinition({ name }).catch(() => {});
   });
 
   it("kubectl apply --dry-run=server -k deploy/base and the ingress-nginx overlay are accepted", async () => {
@@ -117,24 +172,38 @@ describe.skipIf(cp.info.external)("deploy/ on the real control plane", () => {
     expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
   });
 
-  it("the gateway-api overlay: built by kustomize, everything but the HTTPRoutes accepted by the apiserver, the routes pointing at the Service", async () => {
-    // This control plane has no Gateway API CRDs, so the HTTPRoutes cannot be dry-run on it: the
-    // build is checked client-side (kubectl kustomize) and their references checked here; the
-    // rest of the overlay goes through a server dry run.
+  it("the gateway-api overlay, HTTPRoutes included, is accepted by the apiserver with the Gateway API CRDs, the routes pointing at the Service", async () => {
     await kubectl("apply", "-f", "deploy/base/namespace.yaml");
     const { stdout: built } = await kubectl("kustomize", "deploy/overlays/gateway-api");
     const objects = loadAllYaml(built) as Manifest[];
-    const routes = objects.filter((o) => o.kind === "HTTPRoute");
+    const gatewayKinds = [...new Set(objects.filter((o) => o.apiVersion.startsWith("gateway.networking.k8s.io/")).map((o) => o.kind))];
+    expect(gatewayKinds).toEqual(["HTTPRoute"]);
+    gatewayApiCrds = await installGatewayApiCrds(gatewayKinds);
+
+    const { stdout } = await kubectl("apply", "--dry-run=server", "-k", "deploy/overlays/gateway-api");
+    expect(stdout).toContain("deployment.apps/kubesub created (server dry run)");
+    expect(stdout).toContain("httproute.gateway.networking.k8s.io/kubesub created (server dry run)");
+    expect(stdout).toContain("httproute.gateway.networking.k8s.io/kubesub-stream created (server dry run)");
+    expect(stdout.trim().split("\n")).toHaveLength(objects.length);
+
+    // -o json: the routes as the apiserver would store them, with the CRD's defaults filled in.
+    const { stdout: json } = await kubectl("apply", "--dry-run=server", "-k", "deploy/overlays/gateway-api", "-o", "json");
+    const items = (JSON.parse(json) as { items: Manifest[] }).items;
+    const routes = items.filter((o) => o.kind === "HTTPRoute");
     expect(routes.map((r) => [r.apiVersion, r.metadata.name, r.metadata.namespace])).toEqual([
       ["gateway.networking.k8s.io/v1", "kubesub", "kubesub"],
       ["gateway.networking.k8s.io/v1", "kubesub-stream", "kubesub"],
     ]);
-    const services = objects.filter((o) => o.kind === "Service");
+    const services = items.filter((o) => o.kind === "Service");
     const matches: string[] = [];
     for (const route of routes) {
+      expect(route.spec.parentRefs).toEqual([
+        { group: "gateway.networking.k8s.io", kind: "Gateway", name: "public", namespace: "gateway-system" },
+      ]);
       for (const rule of route.spec.rules) {
         for (const match of rule.matches) matches.push(`${route.metadata.name} ${match.path.type} ${match.path.value}`);
         for (const ref of rule.backendRefs) {
+          expect(ref).toMatchObject({ group: "", kind: "Service", weight: 1 });
           const service = services.find((s) => s.metadata.name === ref.name);
           expect(service?.spec.ports.map((p: { port: number }) => p.port)).toContain(ref.port);
         }
@@ -143,16 +212,35 @@ describe.skipIf(cp.info.external)("deploy/ on the real control plane", () => {
     }
     expect(matches).toEqual(["kubesub PathPrefix /graphql", "kubesub-stream Exact /graphql/stream"]);
 
-    const rest = objects.filter((o) => o.kind !== "HTTPRoute");
-    const dir = await mkdtemp(join(tmpdir(), "kubesub-gateway-"));
-    try {
-      await writeFile(join(dir, "rest.json"), JSON.stringify({ apiVersion: "v1", kind: "List", items: rest }));
-      const { stdout } = await kubectl("apply", "--dry-run=server", "-f", join(dir, "rest.json"));
-      expect(stdout).toContain("deployment.apps/kubesub created (server dry run)");
-      expect(stdout.trim().split("\n")).toHaveLength(rest.length);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    // The CRD's schema and validation rules are enforced: a broken route is refused.
+    const route = objects.find((o) => o.kind === "HTTPRoute") as Manifest;
+    const broken = (edit: (backendRef: Record<string, unknown>) => void) => {
+      const copy = structuredClone(route);
+      edit(copy.spec.rules[0].backendRefs[0]);
+      return httpRouteRefusal(copy);
+    };
+    expect(await httpRouteRefusal(route)).toBe("");
+    expect(
+      await broken((ref) => {
+        delete ref.port;
+      }),
+    ).toBe(
+      '422 HTTPRoute.gateway.networking.k8s.io "kubesub" is invalid: spec.rules[0].backendRefs[0]: Invalid value: Must have port for Service reference',
+    );
+    expect(
+      await broken((ref) => {
+        ref.kind = "Service!";
+      }),
+    ).toBe(
+      `422 HTTPRoute.gateway.networking.k8s.io "kubesub" is invalid: spec.rules[0].backendRefs[0].kind: Invalid value: "Service!": spec.rules[0].backendRefs[0].kind in body should match '^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$'`,
+    );
+    expect(
+      await broken((ref) => {
+        ref.prot = 80;
+      }),
+    ).toBe(
+      '400 HTTPRoute in version "v1" cannot be handled as a HTTPRoute: strict decoding error: unknown field "spec.rules[0].backendRefs[0].prot"',
+    );
   });
 
   it("kubesub with its ServiceAccount's token serves podEvents, ideEvents and daskEvents, and may do nothing more", async () => {

@@ -37,13 +37,27 @@ export function crdFiles(choice = process.env.KUBESUB_E2E_CRDS): { origin: strin
  */
 export async function installCrds(kubeConfig: KubeConfig, choice?: string, timeoutMs = 60_000): Promise<InstalledCrds> {
   const { origin, files } = crdFiles(choice);
+  const crds = files.flatMap((file) => loadAllYaml(readFileSync(file, "utf8")) as V1CustomResourceDefinition[]);
+  const { resources } = await installCrdObjects(kubeConfig, crds, timeoutMs);
+  return { origin, resources };
+}
+
+/**
+ * installCrds for given objects (anything but a CustomResourceDefinition is skipped); also returns
+ * the names of the CRDs it created, which were not there before.
+ */
+export async function installCrdObjects(
+  kubeConfig: KubeConfig,
+  objects: V1CustomResourceDefinition[],
+  timeoutMs = 60_000,
+): Promise<{ resources: InstalledCrds["resources"]; created: string[] }> {
   const api = kubeConfig.makeApiClient(ApiextensionsV1Api);
-  const crds = files
-    .flatMap((file) => loadAllYaml(readFileSync(file, "utf8")) as V1CustomResourceDefinition[])
-    .filter((crd) => crd?.kind === "CustomResourceDefinition");
+  const crds = objects.filter((crd) => crd?.kind === "CustomResourceDefinition");
+  const created: string[] = [];
   for (const crd of crds) {
     try {
       await api.createCustomResourceDefinition({ body: crd });
+      created.push(crd.metadata?.name ?? "");
     } catch (error) {
       if (!(error instanceof ApiException && error.code === 409)) throw error;
     }
@@ -75,5 +89,5 @@ export async function installCrds(kubeConfig: KubeConfig, choice?: string, timeo
     const storage = crd.spec.versions.find((v) => v.storage) ?? crd.spec.versions[0];
     resources.push({ group: crd.spec.group, version: storage?.name ?? "", plural: crd.spec.names.plural, kind: crd.spec.names.kind });
   }
-  return { origin, resources };
+  return { resources, created };
 }

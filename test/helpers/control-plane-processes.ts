@@ -35,6 +35,20 @@ export function resolveBinaries(env: NodeJS.ProcessEnv = process.env): ControlPl
   return { kubeApiServer: value("KUBESUB_KUBE_APISERVER"), etcd: value("KUBESUB_ETCD") };
 }
 
+/**
+ * The directory of the Gateway API CRDs (standard channel) that test/e2e/deploy.test.ts installs:
+ * KUBESUB_GATEWAY_API_CRDS when set, else what tools/control-plane/gateway-api-crds.sh prints (the
+ * copy build.sh cached beside the binaries; fetched through the Go module proxy when missing).
+ */
+export function resolveGatewayApiCrds(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.KUBESUB_GATEWAY_API_CRDS) return env.KUBESUB_GATEWAY_API_CRDS;
+  const script = fileURLToPath(new URL("../../tools/control-plane/gateway-api-crds.sh", import.meta.url));
+  const output = execFileSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const line = output.split("\n").find((l) => l.startsWith("KUBESUB_GATEWAY_API_CRDS="));
+  if (!line) throw new Error(`${script} printed no KUBESUB_GATEWAY_API_CRDS= line:\n${output}`);
+  return line.slice("KUBESUB_GATEWAY_API_CRDS=".length).trim();
+}
+
 /** A free TCP port on 127.0.0.1 (free when asked; the process that binds it comes right after). */
 export async function freePort(): Promise<number> {
   const server = createServer();
