@@ -258,7 +258,7 @@ describe("SubscriberQueue with coalesceChanges", () => {
     queue.push(added(pod("a")));
     queue.push(added(pod("b")));
     queue.end({ type: "error", code: "SHUTTING_DOWN", message: "", retryable: true, observedAt: "", cursor: "c99" });
-    expect(drain(queue).map(describeEvent)).toEqual(["added a x1 c" + (sequence - 1), "added b x1 c" + sequence, "error"]);
+    expect(drain(queue).map(describeEvent)).toEqual([`added a x1 c${sequence - 1}`, `added b x1 c${sequence}`, "error"]);
     queue.overflow("too many bytes");
     expect(onOverflow).not.toHaveBeenCalled(); // already over
     const other = coalescingQueue(1);
@@ -283,7 +283,7 @@ describe("SubscriberQueue with coalesceChanges", () => {
     expect(queue.depth).toBe(1);
     room = 10;
     queue.resume();
-    expect(delivered.map(describeEvent)).toEqual(["added a x1 c" + (sequence - 1000), "updated a x1000 c" + sequence]);
+    expect(delivered.map(describeEvent)).toEqual([`added a x1 c${sequence - 1000}`, `updated a x1000 c${sequence}`]);
     expect(delivered[1]).toMatchObject({ previous: pod("a", "p0"), object: pod("a", "p1000"), changedFields: ["phase"] });
   });
 });
