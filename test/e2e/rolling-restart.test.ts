@@ -309,6 +309,7 @@ describe("a rolling restart behind nginx", () => {
         console.info(steps.at(-1), JSON.stringify(nginx.errorCounts()));
       }
       const rolled = performance.now();
+      const writesDuringRoll = writes;
       const listsDuringRoll = listsSince(listsBefore, await listCounts());
       const spreadAfter = await spread();
       // The streams reach their lifetime and come back where the proxy sends them, resuming: until
@@ -405,7 +406,7 @@ describe("a rolling restart behind nginx", () => {
       const retried = log.filter((entry) => entry.upstreams.length > 1).length;
       console.info(
         [
-          `rolling restart behind nginx (server ${JSON.stringify(serverParameters)}): ${clientCount} clients over ${projectCount} projects, ${writes} pod writes during ${ms(rolled - allLive)}`,
+          `rolling restart behind nginx (server ${JSON.stringify(serverParameters)}): ${clientCount} clients over ${projectCount} projects, ${writesDuringRoll} pod writes during the ${ms(rolled - allLive)} of the roll, ${writes} until the end`,
           ...steps,
           `streams per replica before ${JSON.stringify(spreadBefore)}, after ${JSON.stringify(spreadAfter)}, ${ms(rebalanced - rolled)} after the roll (MAX_LIFETIME 30-60 s) ${JSON.stringify(spreadRebalanced)}`,
           `clients streaming again after a SIGTERM: median ${ms(quantile(recoveries, 0.5))}, p90 ${ms(quantile(recoveries, 0.9))}, max ${ms(Math.max(...recoveries))} (${recoveries.length} reconnections)`,
