@@ -225,9 +225,15 @@ export function isRefusal(status: number | undefined): boolean {
   return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
-/** A graphql-sse NetworkError (no answer, a dropped stream, an HTTP error) worth retrying. */
+/**
+ * A network failure worth retrying: a graphql-sse NetworkError (no answer, a dropped stream, an
+ * HTTP error other than a refusal), or fetch's own TypeError ("terminated", "fetch failed"), which
+ * is how fetch reports a connection that broke, and which graphql-sse passes on as it is when an
+ * event stream breaks under an operation it has just sent (a replica shutting down, say).
+ */
 export function isRetryableNetworkError(error: unknown): boolean {
-  return error instanceof NetworkError && !isRefusal(error.response?.status);
+  if (error instanceof NetworkError) return !isRefusal(error.response?.status);
+  return error instanceof TypeError;
 }
 
 /** GraphQL errors of a result (BAD_USER_INPUT, TOO_MANY_SUBSCRIPTIONS...) as one Error. */
