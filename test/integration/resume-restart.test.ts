@@ -191,6 +191,30 @@ describe("resuming on a process that started after the stream did", () => {
     expect(client.state).toEqual(truth.changed);
   });
 
+  it("a replica whose history covers the cursor sends exactly what was missed, even an object created and deleted meanwhile", async () => {
+    createPod("transient", "lab-1", "Running");
+    const [a, b] = [await replica(), await replica()];
+    // B serves the project already: its view's history covers the client's cursor.
+    const other = new Follower("transient");
+    await other.follow(b);
+    const client = new Follower("transient");
+    await client.follow(a);
+    await stop(a);
+    await client.shutDown();
+    // Its net effect is nothing (the digest matches again), but the history has it change by change.
+    createPod("transient", "short-lived", "Pending");
+    deletePod("transient", "short-lived");
+    await other.shows("short-lived", undefined);
+
+    expect(await client.follow(b)).toMatchObject({ resumed: true, count: 2 });
+    expect(client.events.items.map((e) => `${e.__typename} ${e.pod?.name ?? ""}`)).toEqual([
+      "PodAdded short-lived",
+      "PodDeleted short-lived",
+      "InitialStateComplete ",
+    ]);
+    expect(client.state).toEqual(truth.transient);
+  });
+
   it("a rolling restart of three replicas: every stream resumes without a snapshot and ends equal to the cluster", async () => {
     const projects = ["roll-a", "roll-b", "roll-c"];
     for (const project of projects) {

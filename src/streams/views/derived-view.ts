@@ -199,26 +199,16 @@ export class DerivedView<M> implements View<M> {
     const from: (string | null)[] = [];
     for (const [index, resource] of this.resources.entries()) {
       const position = positions.get(resource);
-      const covered = this.history.covered[index];
-      const current = this.positions[index] as string;
       if (position === undefined) return undefined;
-      if (this.unchangedSince(cursor, index, position)) {
-        from.push(null);
+      // The history, when it holds every change since the cursor: exactly what the client missed.
+      if (this.covers(index, position, at)) {
+        from.push(position);
         continue;
       }
-      if (covered === undefined || covered === null) return undefined;
-      if (position === "" || covered === "") {
-        // A source neither side has read: nothing of it to send.
-        if (position !== covered || current !== "") return undefined;
-      } else {
-        const low = compareResourceVersions(position, covered);
-        const high = compareResourceVersions(position, this.seen(index));
-        // Older than the history, or ahead of this process (a replica that has not seen it yet).
-        if (low === undefined || high === undefined || low < 0 || high > 0) return undefined;
-        // Within a change of which deltas after the cursor's are gone already.
-        if (low === 0 && at?.resource === resource && at.index < (this.history.coveredIndex[index] as number)) return undefined;
-      }
-      from.push(position);
+      // Else the digest: nothing this source serves changed since, but for objects created and
+      // deleted in between, whose net effect is nothing.
+      if (!this.unchangedSince(cursor, index, position)) return undefined;
+      from.push(null);
     }
     return this.history.kept().filter(({ delta, source, index }) => {
       const after = from[source];
@@ -228,6 +218,21 @@ export class DerivedView<M> implements View<M> {
       if (order === undefined) return false;
       return order > 0 || (order === 0 && at?.resource === this.resources[source] && index > at.index);
     });
+  }
+
+  /** Whether the history holds every delta of a source after the cursor's position in it. */
+  private covers(index: number, position: string, at: Cursor["at"]): boolean {
+    const covered = this.history.covered[index];
+    const current = this.positions[index] as string;
+    if (covered === undefined || covered === null) return false;
+    // A source neither side has read: nothing of it to send.
+    if (position === "" || covered === "") return position === covered && current === "";
+    const low = compareResourceVersions(position, covered);
+    const high = compareResourceVersions(position, this.seen(index));
+    // Older than the history, or ahead of this process (a replica that has not seen it yet).
+    if (low === undefined || high === undefined || low < 0 || high > 0) return false;
+    // Within a change of which deltas after the cursor's are gone already.
+    return !(low === 0 && at?.resource === this.resources[index] && at.index < (this.history.coveredIndex[index] as number));
   }
 
   /**
