@@ -265,12 +265,23 @@ export class DerivedView<M> implements View<M> {
    * handled, since the informer hands them over synchronously.
    */
   private seen(index: number): string {
+    return this.further(index, "resourceVersion");
+  }
+
+  /** Whether a source's informer has listed, and not again since this view took its position. */
+  private followsSameList(index: number): boolean {
     const { informer } = this.options.sources[index] as ViewSource;
+    return informer.hasSynced && epochOf(informer) === this.epochs[index];
+  }
+
+  /** Its position in a source, or further: what the informer's status says it has read, when it follows the same list. */
+  private further(index: number, read: "resourceVersion" | "changedThrough"): string {
     const position = this.positions[index] as string;
-    if (!informer.hasSynced || epochOf(informer) !== this.epochs[index]) return position;
-    const read = informer.status.resourceVersion ?? "";
-    const order = compareResourceVersions(read, position);
-    return order !== undefined && order > 0 ? read : position;
+    if (!this.followsSameList(index)) return position;
+    const { informer } = this.options.sources[index] as ViewSource;
+    const ahead = informer.status[read] ?? "";
+    const order = compareResourceVersions(ahead, position);
+    return order !== undefined && order > 0 ? ahead : position;
   }
 
   /**
@@ -281,18 +292,11 @@ export class DerivedView<M> implements View<M> {
    */
   positionsByResource(fresh = false): Map<string, string> {
     return new Map(
-      this.resources.map((resource, index) => [resource, fresh ? this.handledThrough(index) : (this.positions[index] as string)]),
+      this.resources.map((resource, index) => [
+        resource,
+        fresh ? this.further(index, "changedThrough") : (this.positions[index] as string),
+      ]),
     );
-  }
-
-  /** Its position in a source, or further: the informer's last change, when it follows the same list. */
-  private handledThrough(index: number): string {
-    const { informer } = this.options.sources[index] as ViewSource;
-    const position = this.positions[index] as string;
-    if (!informer.hasSynced || epochOf(informer) !== this.epochs[index]) return position;
-    const changed = informer.status.changedThrough ?? "";
-    const order = compareResourceVersions(changed, position);
-    return order !== undefined && order > 0 ? changed : position;
   }
 
   /**
@@ -302,7 +306,7 @@ export class DerivedView<M> implements View<M> {
   private vouched(): string[] {
     return this.options.sources.map(({ informer }, index) => {
       const position = this.positions[index] as string;
-      const quiet = informer.hasSynced && epochOf(informer) === this.epochs[index] ? informer.quietSince() : undefined;
+      const quiet = this.followsSameList(index) ? informer.quietSince() : undefined;
       const order = quiet === undefined ? undefined : compareResourceVersions(quiet, position);
       return quiet !== undefined && order !== undefined && order <= 0 ? quiet : position;
     });

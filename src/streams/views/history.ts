@@ -1,12 +1,10 @@
 import type { Clock } from "../../clock.ts";
+import { RecentEntries, type RecentLimits } from "../../kube/recent-entries.ts";
 import { compareResourceVersions } from "../../kube/resource-version.ts";
 import type { ModelDelta } from "./view.ts";
 
 /** How much of its recent deltas a view keeps for streams that resume: at most size, none older than ageMs. */
-export interface HistoryLimits {
-  size: number;
-  ageMs: number;
-}
+export type HistoryLimits = RecentLimits;
 
 /** One delta a view emitted, where it came from, and when. */
 export interface HistoryEntry<M> {
@@ -35,9 +33,7 @@ let sequence = 0;
  * trusted.
  */
 export class DeltaHistory<M> {
-  private entries: HistoryEntry<M>[] = [];
-  /** Index of the oldest kept entry: entries before it are evicted (compacted lazily). */
-  private head = 0;
+  private readonly entries: RecentEntries<HistoryEntry<M>>;
   private readonly limits: HistoryLimits;
   private readonly clock: Clock;
   covered: (string | null)[];
@@ -50,12 +46,13 @@ export class DeltaHistory<M> {
   constructor(limits: HistoryLimits, clock: Clock, coverage: readonly string[]) {
     this.limits = limits;
     this.clock = clock;
+    this.entries = new RecentEntries(limits, (entry) => this.raise(entry.source, entry.delta.resourceVersion, entry.index));
     this.covered = [...coverage];
     this.coveredIndex = coverage.map(() => 0);
   }
 
   get size(): number {
-    return this.entries.length - this.head;
+    return this.entries.size;
   }
 
   record(delta: ModelDelta<M>, source: number, index: number): void {
@@ -64,40 +61,24 @@ export class DeltaHistory<M> {
       return;
     }
     sequence += 1;
-    const at = this.clock.now();
-    this.entries.push({ delta, source, index, at, sequence });
-    while (this.size > this.limits.size) this.evict();
-    this.prune(at);
+    this.entries.push({ delta, source, index, at: this.clock.now(), sequence });
   }
 
   /** Forgets every entry; coverage starts again where the view can vouch for (see the class). */
   reset(coverage: readonly string[]): void {
-    this.entries = [];
-    this.head = 0;
+    this.entries.clear();
     this.covered = [...coverage];
     this.coveredIndex = coverage.map(() => 0);
   }
 
   /** Evicts entries older than the age limit. */
   prune(now = this.clock.now()): void {
-    const oldest = now - this.limits.ageMs;
-    while (this.size > 0 && (this.entries[this.head] as HistoryEntry<M>).at < oldest) this.evict();
+    this.entries.prune(now);
   }
 
   /** The kept entries, oldest first. */
   kept(): HistoryEntry<M>[] {
-    return this.entries.slice(this.head);
-  }
-
-  private evict(): void {
-    const entry = this.entries[this.head] as HistoryEntry<M>;
-    this.entries[this.head] = undefined as unknown as HistoryEntry<M>;
-    this.head += 1;
-    this.raise(entry.source, entry.delta.resourceVersion, entry.index);
-    if (this.head > 1024 && this.head * 2 > this.entries.length) {
-      this.entries = this.entries.slice(this.head);
-      this.head = 0;
-    }
+    return this.entries.kept();
   }
 
   private raise(source: number, resourceVersion: string, index: number): void {
