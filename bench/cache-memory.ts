@@ -188,7 +188,6 @@ function podStreamsOf(registry: InformerRegistry): PodStreams {
     userLabel: defaultSettings.userLabel,
     queueCapacity: defaultSettings.queueSize,
     syncTimeoutMs: 600_000,
-    maxStreamLifetimeMs: 0,
     recheckIntervalMs: 0,
     limits: new SubscriptionLimits({ perSubject: 10, total: 10 }),
     feeds: new FeedRegistry(systemClock),

@@ -18,6 +18,7 @@ import { IdeStreams } from "./streams/ide-streams.ts";
 import { PodStreams } from "./streams/pod-streams.ts";
 import type { StreamServices } from "./streams/stream-services.ts";
 import { FeedRegistry } from "./streams/subscribers/shared-feed.ts";
+import { StreamLifetimes } from "./streams/subscribers/stream-lifetimes.ts";
 import { SubscriptionLimits } from "./streams/subscribers/subscription-limits.ts";
 import { ViewRegistry } from "./streams/views/view-registry.ts";
 
@@ -84,7 +85,7 @@ export function createKubesub(options: KubesubOptions): Kubesub {
     queueCapacity: options.queueSize,
     syncTimeoutMs: options.syncTimeoutMs,
     recheckIntervalMs: options.security.recheckIntervalMs,
-    maxStreamLifetimeMs: options.maxStreamLifetimeMs,
+    lifetimes: options.maxStreamLifetimeMs > 0 ? new StreamLifetimes(options.maxStreamLifetimeMs, clock) : undefined,
     feeds: new FeedRegistry(clock),
     observer: metrics.observer,
     limits: subscriptions,

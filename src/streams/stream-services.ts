@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Clock } from "../clock.ts";
 import type { FeedRegistry } from "./subscribers/shared-feed.ts";
+import type { StreamLifetimes } from "./subscribers/stream-lifetimes.ts";
 import type { StreamObserver } from "./subscribers/stream-observer.ts";
 import type { SubscriptionLimits } from "./subscribers/subscription-limits.ts";
 import type { ViewRegistry } from "./views/view-registry.ts";
@@ -24,11 +25,8 @@ export interface StreamServices {
   observer: StreamObserver;
   /** Aborted when kubesub shuts down. */
   shutdown: AbortSignal;
-  /**
-   * A stream ends with MAX_LIFETIME after a random time between half this and this, in ms, so that
-   * clients reconnect and spread over the replicas (--max-stream-lifetime); 0: never.
-   */
-  maxStreamLifetimeMs: number;
+  /** When streams end with MAX_LIFETIME (--max-stream-lifetime); undefined: never. */
+  lifetimes?: StreamLifetimes;
   /** Times sync timeouts and access re-checks, and stamps observedAt. */
   clock: Clock;
   logger?: Logger;

@@ -54,7 +54,6 @@ export function testStreamServices(views: ViewRegistry, overrides: Partial<Strea
     feeds: new FeedRegistry(),
     observer: noObserver,
     shutdown: new AbortController().signal,
-    maxStreamLifetimeMs: 0,
     clock: systemClock,
     ...overrides,
   };

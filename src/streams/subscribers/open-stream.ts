@@ -39,7 +39,6 @@ export async function openStream(
     callerLogger: loggerOf(access),
     onClose: release,
     expiresAt: access.expiresAt,
-    lifetimeMs: services.maxStreamLifetimeMs > 0 ? services.maxStreamLifetimeMs * (0.5 + Math.random() / 2) : undefined,
     guard: services.recheckIntervalMs > 0 ? { intervalMs: services.recheckIntervalMs, check: () => access.recheck(check) } : undefined,
   });
 }

@@ -10,6 +10,7 @@ import { coalesceChanges } from "./coalesce.ts";
 import type { Selection } from "./selection.ts";
 import { type FeedRegistry, toEvent } from "./shared-feed.ts";
 import type { StreamErrorCode, StreamEvent } from "./stream-event.ts";
+import type { StreamLifetimes } from "./stream-lifetimes.ts";
 import type { StreamObserver } from "./stream-observer.ts";
 import { SubscriberQueue } from "./subscriber-queue.ts";
 
@@ -34,8 +35,8 @@ export interface SubscriberStreamOptions {
   guard?: { intervalMs: number; check: () => Promise<Denial | undefined> };
   /** When the caller's credentials expire (epoch ms, on the clock): the stream ends then with UNAUTHENTICATED. */
   expiresAt?: number;
-  /** After this many ms the stream ends with MAX_LIFETIME, for its client to reconnect (and resume). */
-  lifetimeMs?: number;
+  /** When the stream ends with MAX_LIFETIME, for its client to reconnect (and resume). Default: never. */
+  lifetimes?: StreamLifetimes;
   /** Runs once when the stream ends, whichever way. */
   onClose?: () => void;
   /** The caller's logger (with its request id), asked for only when the stream has something to say. */
@@ -83,7 +84,7 @@ export function subscriberStream(
   let detach: (() => void)[] = [];
   let guardTimer: Timer | undefined;
   let expiryTimer: Timer | undefined;
-  let lifetimeTimer: Timer | undefined;
+  let forgetLifetime: (() => void) | undefined;
   /** The cursor of the last change pushed, and of the last event handed to the client: what its own later events carry. */
   const position = { pushed: "", delivered: "" };
   /** Whether its initial state has been pushed and it follows its views' changes. */
@@ -103,7 +104,7 @@ export function subscriberStream(
       stop?.abort();
       guardTimer?.cancel();
       expiryTimer?.cancel();
-      lifetimeTimer?.cancel();
+      forgetLifetime?.();
       for (const d of detach) d();
       shutdown.removeEventListener("abort", onShutdown);
       for (const lease of leases) lease.release();
@@ -155,15 +156,9 @@ export function subscriberStream(
     queue.end(errorEvent(clock, code, message, joined ? positionNow(leases) : position.pushed));
   };
   const onShutdown = () => endForReconnect("SHUTTING_DOWN", "kubesub is shutting down; reconnect");
-  const { lifetimeMs } = options;
-  if (lifetimeMs !== undefined && lifetimeMs < 2 ** 31 - 1) {
-    lifetimeTimer = clock
-      .timeout(
-        () => endForReconnect("MAX_LIFETIME", "this stream reached its maximum lifetime; reconnect with its cursor to resume"),
-        lifetimeMs,
-      )
-      .unref();
-  }
+  forgetLifetime = options.lifetimes?.start(() =>
+    endForReconnect("MAX_LIFETIME", "this stream reached its maximum lifetime; reconnect with its cursor to resume"),
+  );
   shutdown.addEventListener("abort", onShutdown, { once: true });
   if (shutdown.aborted) onShutdown();
 
