@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 
 export const chromiumPath = "/usr/bin/chromium";
 
@@ -42,4 +42,20 @@ export async function launchChromium(): Promise<Browser> {
 /** True for requests that stay on this machine. */
 export function isLoopback(url: URL): boolean {
   return ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname) || url.protocol === "data:" || url.protocol === "blob:";
+}
+
+/**
+ * A fresh browser context and page for one test of the dashboard, and the uncaught errors of the
+ * page's scripts as they happen (a test expects none).
+ */
+export async function openDashboardPage(
+  browser: Browser,
+  timeoutMs: number,
+): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
+  context.setDefaultTimeout(timeoutMs);
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  return { context, page, errors };
 }

@@ -19,7 +19,7 @@ import { daskClusterObject, daskPod, daskWorkerGroupObject, podObject, setPodSta
 import { type RunningKubesub, startKubesub } from "../helpers/kubesub-server.ts";
 import { Inbox } from "../helpers/streams.ts";
 import { SwitchableProxy } from "../helpers/tcp-proxy.ts";
-import { hasChromium, launchChromium, skipNote } from "./chromium.ts";
+import { hasChromium, launchChromium, openDashboardPage, skipNote } from "./chromium.ts";
 
 const project = "data-science";
 const showTimeoutMs = 10_000;
@@ -86,7 +86,7 @@ describe.skipIf(!hasChromium)(`the dashboard across a kubesub restart, in headle
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   beforeAll(async () => {
     seed(cluster);
@@ -108,11 +108,7 @@ describe.skipIf(!hasChromium)(`the dashboard across a kubesub restart, in headle
   });
 
   beforeEach(async () => {
-    context = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
-    context.setDefaultTimeout(showTimeoutMs);
-    page = await context.newPage();
-    pageErrors.length = 0;
-    page.on("pageerror", (error) => pageErrors.push(error.message));
+    ({ context, page, errors: pageErrors } = await openDashboardPage(browser, showTimeoutMs));
   });
 
   afterEach(async () => {

@@ -32,7 +32,7 @@ import {
   setPodState,
 } from "../helpers/ide-dask-fixtures.ts";
 import { type RunningKubesub, startKubesub } from "../helpers/kubesub-server.ts";
-import { artifactDir, hasChromium, launchChromium, skipNote } from "./chromium.ts";
+import { artifactDir, hasChromium, launchChromium, openDashboardPage, skipNote } from "./chromium.ts";
 
 const project = "data-science";
 /** How long any one thing may take to show on the page. */
@@ -116,7 +116,7 @@ describe.skipIf(!hasChromium)(`the dashboard in headless Chromium${skipNote}`, (
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   beforeAll(async () => {
     seed(cluster);
@@ -137,11 +137,7 @@ describe.skipIf(!hasChromium)(`the dashboard in headless Chromium${skipNote}`, (
   });
 
   beforeEach(async () => {
-    context = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
-    context.setDefaultTimeout(showTimeoutMs);
-    page = await context.newPage();
-    pageErrors.length = 0;
-    page.on("pageerror", (error) => pageErrors.push(error.message));
+    ({ context, page, errors: pageErrors } = await openDashboardPage(browser, showTimeoutMs));
   });
 
   afterEach(async () => {
